@@ -1,0 +1,92 @@
+"""Options and output helpers shared by the commands: --config, --db, --format, tables and JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from crawler.config import DEFAULT_CONFIG, Config, load_config
+from storage.engine import DEFAULT_DB_URL
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        envvar="PRICEWATCH_CONFIG",
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        metavar="FILE",
+        help="The YAML config (or PRICEWATCH_CONFIG).",
+    )(func)
+
+
+def db_option(func: F) -> F:
+    return click.option(
+        "--db",
+        "db_url",
+        envvar="DATABASE_URL",
+        default=DEFAULT_DB_URL,
+        show_default=True,
+        metavar="URL",
+        help="Database URL (or DATABASE_URL); postgresql+psycopg://… in production.",
+    )(func)
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
+    def deco(func: F) -> F:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(choices)),
+            default=default,
+            show_default=True,
+            help="Output: a table for people, JSON for scripts.",
+        )(func)
+
+    return deco
+
+
+def get_config(path: str) -> Config:
+    return load_config(path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_plain)
+
+
+def emit(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: str,
+    columns: Iterable[tuple[str, str]] | None = None,
+    title: str | None = None,
+) -> None:
+    """Print rows as a rich table (`table`) or a JSON array (`json`)."""
+    if fmt == "json":
+        click.echo(to_json([{k: _plain(v) for k, v in row.items()} for row in rows]))
+        return
+    cols = list(columns) if columns is not None else [(k, k) for k in (rows[0].keys() if rows else [])]
+    table = Table(title=title, show_lines=False)
+    for _, header in cols:
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*("" if row.get(key) is None else str(_plain(row.get(key))) for key, _ in cols))
+    Console(file=sys.stdout, width=200 if not sys.stdout.isatty() else None).print(table)

@@ -1,0 +1,46 @@
+"""The item every spider yields: one seller's offer as the page showed it, raw strings beside parsed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from storage.models import StockState
+
+# Why a price is absent or doubtful; kept on the observation so nobody guesses.
+FLAG_PRICE_CONFLICT = "price_conflict"  # two different prices for one offer on one page
+FLAG_PRICE_ON_REQUEST = "price_on_request"  # "по запросу", "call for price"
+FLAG_PRICE_FROM = "price_from"  # "от 1 000 ₽": a lower bound, not a firm price
+FLAG_PRICE_MISSING = "price_missing"  # a product page without a readable price
+FLAG_STRUCTURED_MISMATCH = "structured_mismatch"  # JSON-LD says one thing, the visible page another
+FLAG_BLOCKED = "blocked"  # 403, captcha or an anti-bot challenge: nothing can be known
+FLAG_NOT_FOUND = "not_found"  # 404/410: the offer is gone (delisted)
+
+
+@dataclass
+class RawOffer:
+    """One offer on one page. `price` is a decimal string ("12990.00") or None; never a float."""
+
+    distributor: str
+    url: str
+    seller_code: str
+    seller_name: str | None = None
+    title: str | None = None
+    price: str | None = None
+    price_raw: str | None = None
+    old_price: str | None = None
+    old_price_raw: str | None = None
+    currency: str | None = None
+    stock: str = StockState.UNKNOWN.value
+    stock_raw: str | None = None
+    quantity: int | None = None
+    vendor_code: str | None = None
+    gtin: str | None = None
+    seller_sku: str | None = None
+    markers: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    structured: dict[str, str | None] = field(default_factory=dict)
+    http_status: int | None = None
+    fetched_at: str | None = None  # UTC, ISO 8601
+    is_canary: bool = False
+    screenshot_path: str | None = None
+    html_path: str | None = None

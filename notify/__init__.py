@@ -1,0 +1,1 @@
+"""Delivery of what the outbox holds: Telegram, email digests, routing, and the Telegram bot."""

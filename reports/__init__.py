@@ -1,0 +1,1 @@
+"""Violation reports for negotiations (XLSX, PDF, CSV) and the evidence behind them."""

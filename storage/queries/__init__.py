@@ -1,0 +1,1 @@
+"""Query functions, one module per consumer: storage is the only package that builds SQL."""
