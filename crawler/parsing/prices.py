@@ -1,0 +1,255 @@
+"""Prices out of page text: price-parser's number reading plus Russian shop reality.
+
+What counts as a price, decided here once for every spider:
+
+- Digit groups may be split by any space (NBSP, narrow NBSP, thin space), dots or commas; price-parser reads
+  the number, with the site's `decimal_separator` when the config knows it ("12.990" is 12990 unless the site
+  says its decimal separator is ".").
+- A number next to a currency sign or word beats any bare number ("Цена: 12 990 ₽ (скидка 10%)" → 12990).
+  Percentages, counts ("2 шт"), numbers glued to letters (vendor codes) and minus-signed numbers (discount
+  badges, "−500 ₽") are never prices. Amounts after "скидка", "экономия", "было", "старая цена", "/мес"… are
+  used only when nothing else is there (so an old-price element "Было 14 990 ₽" still reads 14990).
+- "по запросу", "уточняйте цену", "call for price"… → amount None, FLAG_PRICE_ON_REQUEST, even when a phone
+  number follows.
+- "от 1 000 ₽", "from $10" and ranges "1 990 – 2 490 ₽" → the lower bound as amount with FLAG_PRICE_FROM: the
+  number is kept for display, but it is no firm price and the dumping rule must not use it.
+- Two different amounts in one text that are not a range ("14 990 ₽ 12 990 ₽") → amount None and
+  FLAG_PRICE_CONFLICT: the parser never guesses which is the price, and never takes the cheaper one.
+- Zero ("0 ₽") and words like "Бесплатно" are no price: amount None, flag None; the caller records it as missing.
+- Amounts are positive Decimals quantized to 0.01; absurd amounts (≥ 10^10) are no price.
+- Only the first TEXT_MAX_CHARS of a text are read: a price tag is short, and the cost stays bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+from price_parser import Price
+
+from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, FLAG_PRICE_ON_REQUEST
+from crawler.parsing.text import normalize_space
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 10
+TEXT_MAX_CHARS = 1_000
+
+# Currency words and signs, matched case-insensitively; longest first so "бел. руб." wins over "руб".
+_CURRENCY_WORDS: dict[str, str] = {
+    r"бел\.?\s?руб(?:лей|ля|ль|\.)?": "BYN",
+    r"₽": "RUB",
+    r"руб(?:лей|ля|ль|ли|лях)?\.?": "RUB",
+    r"р\.?": "RUB",
+    r"rub\.?": "RUB",
+    r"rur": "RUB",
+    r"us\$|\$": "USD",
+    r"долл(?:аров|ара|ар)?\.?": "USD",
+    r"€": "EUR",
+    r"евро": "EUR",
+    r"euro?": "EUR",
+    r"₸": "KZT",
+    r"тг\.?": "KZT",
+    r"тенге": "KZT",
+    r"тңг\.?": "KZT",
+    r"br": "BYN",
+    r"₴": "UAH",
+    r"грн\.?": "UAH",
+    r"£": "GBP",
+    r"юан(?:ей|я|ь)": "CNY",
+    r"сом": "KGS",
+    r"сум": "UZS",
+    r"₼": "AZN",
+    r"₾": "GEL",
+    r"֏": "AMD",
+    r"₺": "TRY",
+    r"zł": "PLN",
+    r"kč": "CZK",
+}
+# ISO codes count only in upper case: "try" or "all" in lower case are English words.
+_CURRENCY_CODES = {"RUB", "RUR", "USD", "EUR", "KZT", "BYN", "BYR", "UAH", "GBP", "CNY", "CHF", "JPY", "KGS", "UZS"}
+_CODE_ALIASES = {"RUR": "RUB", "BYR": "BYN"}
+
+_LETTER = "A-Za-zА-Яа-яЁё"
+_WORDS_RE = "|".join(sorted(_CURRENCY_WORDS, key=len, reverse=True))
+_CURRENCY = re.compile(
+    rf"(?<![{_LETTER}])(?:(?i:{_WORDS_RE})|{'|'.join(sorted(_CURRENCY_CODES))})(?![{_LETTER}])",
+)
+_CURRENCY_AFTER = re.compile(rf"\s?(?:{_CURRENCY.pattern})")
+_CURRENCY_BEFORE = re.compile(rf"(?:{_CURRENCY.pattern})\s?:?\s?$")
+
+# A number: space/apostrophe-grouped thousands first ("12 990,50"), else digits with dots and commas.
+_NUMBER = re.compile(
+    rf"(?<![0-9{_LETTER}])(?<![0-9][.,])"
+    r"(?:[0-9]{1,3}(?:[ '’][0-9]{3})+(?:[.,][0-9]{1,2})?(?![0-9])|[0-9]+(?:[.,][0-9]+)*)"
+)
+_NOT_PRICE_AFTER = re.compile(r"\s?(?:%|шт|штук|ед\b|pcs|pc\b|x\b|×|отзыв|review|балл|бонус|point)", re.IGNORECASE)
+_DASH_BEFORE = re.compile(r"[-−–—]$")
+_LOWER_BOUND_BEFORE = re.compile(
+    rf"(?i:\bот|\bfrom|\bначиная\s+с|\bstarting\s+(?:at|from)|\bstarts\s+at)\s?:?\s?(?:{_CURRENCY.pattern})?\s?$"
+)
+_SECONDARY_BEFORE = re.compile(
+    r"(?:скидк[аи]|эконом\w*|выгода|сэкономьте|save|saving|кэшбэк|кешбэк|cashback|бонус\w*|баллами"
+    r"|было|старая\s+цена|обычная\s+цена|old\s+price|was|доставка|delivery)\s?:?\s?(?:\S{1,9}\s?)?$",
+    re.IGNORECASE,
+)
+_SECONDARY_AFTER = re.compile(rf"\s?(?:{_CURRENCY.pattern})?\s?(?i:(?:/|в|per|за|x|×)\s?(?:мес|month|mo\b))")
+_RANGE_BETWEEN = re.compile(r"\s*(?:[-−–—‑]|\.\.\.?|…|до|to)\s*", re.IGNORECASE)
+# "1 990 / 2 490 ₽": a bare number joined to a priced one shares its currency (and then conflicts with it).
+_JOINED_BETWEEN = re.compile(rf"{_RANGE_BETWEEN.pattern}|\s*[/|]\s*", re.IGNORECASE)
+_ON_REQUEST = re.compile(
+    r"по\s+запросу|уточн\w*\s+(?:цен|стоимост|у\s+менеджер|по\s+тел)|цен\w*\s+уточн|(?:узна|запрос|получи)\w*\s+цен"
+    r"|договорн\w*|по\s+договор[её]нност|call\s+for\s+price|price\s+on\s+request|on\s+request"
+    r"|request\s+(?:a\s+)?(?:quote|price)|contact\s+us\s+for\s+(?:a\s+)?price|звоните|позвоните",
+    re.IGNORECASE,
+)
+_WINDOW = 24  # how far before a number its context (currency, "от", "скидка") is read
+
+
+@dataclass(frozen=True)
+class ParsedPrice:
+    """One price as read from page text; `raw` is the text it came from."""
+
+    amount: Decimal | None
+    currency: str | None
+    flag: str | None
+    raw: str | None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    end: int
+    amount: Decimal
+    currency: str | None
+    secondary: bool
+    lower_bound: bool
+
+
+def currency_code(token: str | None) -> str | None:
+    """ISO code for a currency sign, word or code as shops write it ("₽", "руб.", "RUR", "Br"), else None."""
+    if not token:
+        return None
+    token = normalize_space(token)
+    if token in _CURRENCY_CODES:
+        return _CODE_ALIASES.get(token, token)
+    for pattern, code in _CURRENCY_WORDS.items():
+        if re.fullmatch(pattern, token, re.IGNORECASE):
+            return code
+    return None
+
+
+def money(number: Decimal) -> Decimal | None:
+    """A number as a price amount: rounded to kopecks; None unless 0 < amount < MAX_AMOUNT (zero is no price)."""
+    if not number.is_finite() or not 0 < number < MAX_AMOUNT:
+        return None
+    amount = number.quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount if amount > 0 else None
+
+
+def _read_amount(number: str, decimal_separator: str | None) -> Decimal | None:
+    amount = Price.fromstring(number, decimal_separator=decimal_separator).amount
+    return None if amount is None else money(amount)
+
+
+def _is_negative(text: str, start: int) -> bool:
+    """A dash glued before the number is a minus sign unless a number or currency precedes it (a range)."""
+    dash = _DASH_BEFORE.search(text, max(0, start - 2), start)
+    if dash is None:
+        return False
+    before = text[max(0, dash.start() - _WINDOW) : dash.start()].rstrip()
+    return not before or not (before[-1].isdigit() or _CURRENCY_BEFORE.search(before))
+
+
+def _glued_to_word(text: str, end: int) -> bool:
+    """A number followed by letters ("1001TL", "3in1") is a code, unless the letters are a currency ("990р")."""
+    return end < len(text) and text[end].isalpha() and _CURRENCY.match(text, end) is None
+
+
+def _between(text: str, left: _Candidate, right: _Candidate) -> str:
+    """The text between two numbers, currency signs blanked out."""
+    return _CURRENCY.sub(" ", text[left.end : right.start])
+
+
+def _candidates(text: str, decimal_separator: str | None) -> list[_Candidate]:
+    found = []
+    for match in _NUMBER.finditer(text):
+        start, end = match.span()
+        if _NOT_PRICE_AFTER.match(text, end) or _is_negative(text, start) or _glued_to_word(text, end):
+            continue
+        amount = _read_amount(match.group(), decimal_separator)
+        if amount is None:
+            continue
+        window = max(0, start - _WINDOW)
+        currency = None
+        if after := _CURRENCY_AFTER.match(text, end):
+            currency = currency_code(after.group())
+        elif before := _CURRENCY_BEFORE.search(text, window, start):
+            currency = currency_code(before.group().rstrip(": "))
+        secondary = bool(_SECONDARY_BEFORE.search(text, window, start) or _SECONDARY_AFTER.match(text, end))
+        lower_bound = bool(_LOWER_BOUND_BEFORE.search(text, window, start))
+        found.append(_Candidate(start, end, amount, currency, secondary, lower_bound))
+    # In "1 990 – 2 490 ₽" the currency after the upper bound belongs to the lower bound too.
+    for i in range(len(found) - 2, -1, -1):
+        left, right = found[i], found[i + 1]
+        if left.currency is None and right.currency and _JOINED_BETWEEN.fullmatch(_between(text, left, right)):
+            found[i] = replace(left, currency=right.currency)
+    return found
+
+
+def _first_currency(text: str) -> str | None:
+    match = _CURRENCY.search(text)
+    return currency_code(match.group()) if match else None
+
+
+def parse_price(text: str | None, decimal_separator: str | None = None) -> ParsedPrice:
+    """Parse one price text as shown for one offer; see the module docstring for what is a firm price."""
+    if decimal_separator not in (None, ".", ","):
+        raise ValueError(f"decimal_separator must be '.', ',' or None, not {decimal_separator!r}")
+    if text is None:
+        return ParsedPrice(None, None, None, None)
+    # A price tag is short; a selector that grabbed a whole block gets its head read, at a bounded cost.
+    clean = normalize_space(text[:TEXT_MAX_CHARS])
+    if _ON_REQUEST.search(clean):
+        return ParsedPrice(None, _first_currency(clean), FLAG_PRICE_ON_REQUEST, text)
+    found = _candidates(clean, decimal_separator)
+    pool = [c for c in found if c.currency] or found
+    pool = [c for c in pool if not c.secondary] or pool
+    if not pool:
+        return ParsedPrice(None, _first_currency(clean), None, text)
+    first = pool[0]
+    currency = first.currency or _first_currency(clean)
+    other = next((c for c in pool if c.amount != first.amount), None)
+    if other is None:
+        flag = FLAG_PRICE_FROM if any(c.lower_bound for c in pool) else None
+        return ParsedPrice(first.amount, currency, flag, text)
+    if (
+        len({c.amount for c in pool}) == 2
+        and first.amount < other.amount
+        and _RANGE_BETWEEN.fullmatch(_between(clean, first, other))
+    ):
+        return ParsedPrice(first.amount, currency, FLAG_PRICE_FROM, text)
+    currencies = {c.currency for c in pool if c.currency}
+    return ParsedPrice(None, currencies.pop() if len(currencies) == 1 else None, FLAG_PRICE_CONFLICT, text)
+
+
+def parse_prices_consistent(texts: Sequence[str | None], decimal_separator: str | None = None) -> ParsedPrice:
+    """Parse every price text shown for one offer; they must agree, else no amount and FLAG_PRICE_CONFLICT.
+
+    Empty texts are ignored. One text on request while another has an amount is a conflict too.
+    """
+    parsed = [parse_price(t, decimal_separator) for t in texts if t is not None and normalize_space(t)]
+    raw = " | ".join(p.raw for p in parsed if p.raw) or None
+    if not parsed:
+        return ParsedPrice(None, None, None, raw)
+    currencies = {p.currency for p in parsed if p.currency}
+    currency = next(iter(currencies)) if len(currencies) == 1 else None
+    readings = {(p.amount, p.currency or currency) for p in parsed if p.amount is not None or p.flag is not None}
+    if len(readings) > 1 or any(p.flag == FLAG_PRICE_CONFLICT for p in parsed):
+        return ParsedPrice(None, currency, FLAG_PRICE_CONFLICT, raw)
+    if not readings:
+        return ParsedPrice(None, currency, None, raw)
+    priced = next(p for p in parsed if p.amount is not None or p.flag is not None)
+    flag = FLAG_PRICE_FROM if any(p.flag == FLAG_PRICE_FROM for p in parsed) else priced.flag
+    return ParsedPrice(priced.amount, currency, flag, raw)
