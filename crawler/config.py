@@ -33,6 +33,12 @@ class ConfigError(UserError):
     """The config file is missing, not YAML, or does not fit the schema."""
 
 
+def _cron_expr(value: str) -> str:
+    if len(value.split()) not in (5, 6):
+        raise ValueError(f"expected a cron expression of 5 fields (or 6 with seconds first), got {value!r}")
+    return value
+
+
 def _http_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/$.?#].[^\s]*$", value, re.IGNORECASE):
         raise ValueError(f"expected an http(s) URL, got {value!r}")
@@ -72,6 +78,8 @@ class Selectors(Strict):
 
     product_links: str | None = None
     next_page: str | None = None
+    offer: str | None = Field(None, description="one seller's offer on a multi-seller page; fields below read inside it")
+    seller_id: str | None = None
     name: str | None = None
     price: str | None = None
     old_price: str | None = None
@@ -131,7 +139,9 @@ class Distributor(Strict):
     politeness: Politeness = Politeness()
     playwright: Playwright = Playwright()
     seller: DistributorSeller = DistributorSeller()
-    schedule: str | None = Field(None, description="cron override for this distributor")
+    schedule: Annotated[str, AfterValidator(_cron_expr)] | None = Field(
+        None, description="cron override for this distributor"
+    )
 
     @model_validator(mode="after")
     def _entry_points(self) -> Distributor:
@@ -159,6 +169,34 @@ class Matching(Strict):
     fuzzy_margin: float = Field(6, ge=0, le=50)
     brand_tokens: list[str] = []
     review_below_confidence: float = Field(0.9, ge=0, le=1)
+    accessory_words: list[str] = Field(
+        [
+            "фильтр",
+            "чехол",
+            "чехлы",
+            "запчасть",
+            "картридж",
+            "насадка",
+            "пульт",
+            "ножки",
+            "кронштейн",
+            "подставка",
+            "крепление",
+            "совместим",
+            "аналог",
+            "filter",
+            "cover",
+            "spare",
+            "cartridge",
+            "compatible",
+        ],
+        description="words that mark an accessory for a product; a title with one the product's name lacks is never "
+        "auto-matched (word forms count: фильтр → фильтры, запчасть → запчасти)",
+    )
+    accessory_links: list[str] = Field(
+        ["для", "к", "под", "for"],
+        description="words that, right before a vendor code or the brand (`для TL-3001`), mark an accessory",
+    )
 
 
 class Promo(Strict):
@@ -285,9 +323,7 @@ class Schedule(Strict):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(f"expected a 5-field cron expression, got {value!r}")
-        return value
+        return _cron_expr(value)
 
 
 class Evidence(Strict):
@@ -341,6 +377,10 @@ class Config(Strict):
             if d.code in seen:
                 raise ValueError(f"distributor code {d.code!r} appears twice")
             seen.add(d.code)
+        marketplaces = {d.code for d in self.distributors if d.kind == "marketplace"}
+        for i, s in enumerate(self.sellers):
+            if s.marketplace not in marketplaces:
+                raise ValueError(f"sellers[{i}].marketplace: {s.marketplace!r} is not a marketplace distributor")
         return self
 
     @property
@@ -432,7 +472,7 @@ def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None
             msg = "required key is missing"
         got = ""
         if err["type"] not in {"missing", "extra_forbidden"} and not isinstance(err.get("input"), dict | list):
-            got = f", got {err.get('input')!r}"
+            got = "" if repr(err.get("input")) in msg else f", got {err.get('input')!r}"
         raise ConfigError(f"{source}: {_path_str(tuple(err['loc']), data)}: {msg}{got}{more}") from None
 
 

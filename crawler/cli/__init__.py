@@ -44,8 +44,9 @@ def cli(verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a person's mistake ends in one line on stderr and a non-zero exit code."""
+    state: dict[str, Any] = {}  # ctx.obj of every command; --db records its URL here for error messages
     try:
-        return cli.main(args=argv, prog_name="pricewatch", standalone_mode=False)
+        return cli.main(args=argv, prog_name="pricewatch", standalone_mode=False, obj=state)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -64,3 +65,11 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:
+        from storage.db_errors import describe_db_error
+
+        message = describe_db_error(exc, state.get("db_url"))
+        if message is None:
+            raise
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)

@@ -31,6 +31,12 @@ def config_option(func: F) -> F:
     )(func)
 
 
+def _remember_db_url(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if isinstance(ctx.obj, dict):  # main() names the database when it is unreachable
+        ctx.obj["db_url"] = value
+    return value
+
+
 def db_option(func: F) -> F:
     return click.option(
         "--db",
@@ -40,6 +46,7 @@ def db_option(func: F) -> F:
         show_default=True,
         metavar="URL",
         help="Database URL (or DATABASE_URL); postgresql+psycopg://… in production.",
+        callback=_remember_db_url,
     )(func)
 
 
@@ -78,10 +85,11 @@ def emit(
     fmt: str,
     columns: Iterable[tuple[str, str]] | None = None,
     title: str | None = None,
+    err: bool = False,
 ) -> None:
-    """Print rows as a rich table (`table`) or a JSON array (`json`)."""
+    """Print rows as a rich table (`table`) or a JSON array (`json`); to stderr with `err` (stdout carries data)."""
     if fmt == "json":
-        click.echo(to_json([{k: _plain(v) for k, v in row.items()} for row in rows]))
+        click.echo(to_json([{k: _plain(v) for k, v in row.items()} for row in rows]), err=err)
         return
     cols = list(columns) if columns is not None else [(k, k) for k in (rows[0].keys() if rows else [])]
     table = Table(title=title, show_lines=False)
@@ -89,4 +97,5 @@ def emit(
         table.add_column(header)
     for row in rows:
         table.add_row(*("" if row.get(key) is None else str(_plain(row.get(key))) for key, _ in cols))
-    Console(file=sys.stdout, width=200 if not sys.stdout.isatty() else None).print(table)
+    stream = sys.stderr if err else sys.stdout
+    Console(file=stream, width=200 if not stream.isatty() else None).print(table)

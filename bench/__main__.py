@@ -1,0 +1,123 @@
+"""Run every benchmark in `bench/` (each in its own process) and rewrite BENCHMARKS.md.
+
+Usage: python -m bench [NAME ...]   (BENCH_QUICK=1 for a smoke run that does not touch BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pkgutil
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+import bench
+from bench.common import Figure, quick
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_BENCHMARKS = {"common", "__main__"}
+CHILD = """
+import dataclasses, json, sys, importlib
+figures = importlib.import_module("bench." + sys.argv[1]).run()
+print("BENCH-RESULT " + json.dumps([dataclasses.asdict(f) for f in figures]))
+"""
+
+
+def discover() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name not in NOT_BENCHMARKS and not m.ispkg)
+
+
+def run_one(name: str) -> tuple[list[Figure], str | None, float]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, name], cwd=ROOT, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            return [Figure(**f) for f in json.loads(line.removeprefix("BENCH-RESULT "))], None, took
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+    return [], f"exit {proc.returncode}: {tail[0]}", took
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB memory, Python {platform.python_version()}"
+
+
+def _fmt(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def render(results: dict[str, tuple[list[Figure], str | None, float]]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`python -m bench`) on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.",
+        f"Machine: {machine()}.",
+        "",
+        "Each figure is measured side by side with its baseline in the same run; the ratio is value / baseline.",
+        "These machines are noisy: read the ratios, not the absolute times.",
+        "",
+        "| benchmark | figure | value | baseline | baseline value | ratio | goal | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, (figures, error, _took) in results.items():
+        if error:
+            lines.append(f"| {name} | — | — | — | — | — | — | **failed**: {error} |")
+        for f in figures:
+            lines.append(
+                f"| {name} | {f.name} | {_fmt(f.value)} {f.unit} | {f.baseline_name} | {_fmt(f.baseline)} {f.unit} "
+                f"| {f.ratio:.2f} | {f.goal} | {'yes' if f.met else '**no**'} |"
+            )
+    lines += ["", "| benchmark | wall time of the whole module (s) |", "|---|---|"]
+    lines += [f"| {name} | {took:.0f} |" for name, (_, _, took) in results.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    names = argv or discover()
+    unknown = sorted(set(names) - set(discover()))
+    if unknown:
+        print(f"error: no benchmark named {', '.join(unknown)} (known: {', '.join(discover())})", file=sys.stderr)
+        return 2
+    results: dict[str, tuple[list[Figure], str | None, float]] = {}
+    for name in names:
+        print(f"bench: {name} …", flush=True)
+        results[name] = run_one(name)
+        figures, error, took = results[name]
+        for f in figures:
+            met = "met" if f.met else "NOT met"
+            print(f"  {f.name}: {_fmt(f.value)} {f.unit} vs {f.baseline_name} {_fmt(f.baseline)} ({met}: {f.goal})")
+        if error:
+            print(f"  failed: {error}")
+        print(f"  ({took:.0f} s)")
+    if quick():
+        print("bench: quick run, BENCHMARKS.md left as it was")
+    elif argv:
+        print("bench: a partial run, BENCHMARKS.md left as it was (run all to rewrite it)")
+    else:
+        (ROOT / "BENCHMARKS.md").write_text(render(results), encoding="utf-8")
+        print("bench: wrote BENCHMARKS.md")
+    failed = any(error for _, error, _ in results.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,113 @@
+"""The APScheduler daemon: runs the daily flow on the configured cron, jobs kept in the database."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from crawler.config import Config, ConfigError
+from storage.engine import make_engine, resolve_db_url
+
+log = logging.getLogger("pricewatch.scheduler")
+ALL_JOB = "run-daily"
+
+
+def cron_trigger(expr: str, timezone: str) -> CronTrigger:
+    """A 5-field crontab, or 6 fields with seconds first (handy for tests and odd schedules)."""
+    fields = expr.split()
+    try:
+        if len(fields) == 6:
+            second, minute, hour, day, month, dow = fields
+            return CronTrigger(
+                second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=timezone
+            )
+        return CronTrigger.from_crontab(expr, timezone=timezone)
+    except ValueError as exc:
+        raise ConfigError(f"schedule: bad cron expression {expr!r}: {exc}") from None
+
+
+def daily_job(config_path: str, db_url: str, distributors: list[str] | None = None) -> int:
+    """What a scheduled run does; module-level so the persistent job store can refer to it by name."""
+    from crawler.config import load_config
+    from crawler.daily import run_daily
+
+    result = run_daily(load_config(config_path), db_url, distributors=distributors)
+    log.warning("scheduled run finished: %s", result.headline())
+    return result.exit_code
+
+
+def jobs_for(config: Config) -> list[tuple[str, str, list[str] | None]]:
+    """(job id, cron, distributors) — a distributor with its own cron leaves the main job for its own."""
+    own = [d for d in config.distributors if d.enabled and d.schedule]
+    rest = [d.code for d in config.distributors if d.enabled and not d.schedule]
+    jobs: list[tuple[str, str, list[str] | None]] = []
+    if rest:
+        jobs.append((ALL_JOB, config.schedule.cron, rest if own else None))
+    jobs += [(f"{ALL_JOB}:{d.code}", d.schedule or "", [d.code]) for d in own]
+    return jobs
+
+
+def build_scheduler(config: Config, config_path: str, db_url: str | None = None) -> BackgroundScheduler:
+    """A scheduler whose job store is the pricewatch database and whose jobs match the config."""
+    url = resolve_db_url(db_url)
+    grace = config.schedule.misfire_grace_minutes * 60
+    scheduler = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url))},
+        executors={"default": ThreadPoolExecutor(1)},
+        # Coalesce: a machine that was down runs once on waking, not once per missed day.
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
+        timezone=config.timezone,
+    )
+    wanted = jobs_for(config)
+    triggers = {job_id: cron_trigger(cron, config.timezone) for job_id, cron, _ in wanted}
+    scheduler.start(paused=True)
+    for job in scheduler.get_jobs():
+        if job.id not in triggers:
+            job.remove()
+    for job_id, _cron, distributors in wanted:
+        scheduler.add_job(
+            daily_job,
+            trigger=triggers[job_id],
+            args=[config_path, url, distributors],
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+        )
+
+    def outcome(event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its time %s", event.job_id, event.scheduled_run_time)
+        elif event.exception is not None:
+            log.error("job %s failed: %s", event.job_id, event.exception)
+        else:
+            log.warning("job %s ended with exit code %s", event.job_id, event.retval)
+
+    scheduler.add_listener(outcome, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler
+
+
+def serve(config: Config, config_path: str, db_url: str | None = None) -> None:
+    """Run until SIGTERM or SIGINT; a run in progress is finished before the process ends."""
+    scheduler = build_scheduler(config, config_path, db_url)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.warning("received %s, stopping after the current run", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    scheduler.resume()
+    for job in scheduler.get_jobs():
+        log.warning("scheduled %s: next run %s", job.id, job.next_run_time)
+    stop.wait()
+    scheduler.shutdown(wait=True)
+    log.warning("scheduler stopped")

@@ -1,0 +1,69 @@
+"""Distributors and their sellers as the config declares them, kept in step with the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.config import Config
+from storage.models import Distributor, Seller, SellerKind
+
+
+@dataclass(frozen=True)
+class _SellerSpec:
+    code: str
+    name: str
+    legal_name: str | None
+    tax_id: str | None
+    authorized: bool
+
+
+def sync_distributors(session: Session, config: Config) -> dict[str, int]:
+    """Upsert the config's distributors, each one's own seller and each marketplace's authorized sellers.
+
+    A marketplace seller that was authorized but is no longer listed under `sellers:` loses its authorization;
+    sellers a crawl discovered are kept. Distributors gone from the config stay (their history stays).
+    Returns distributor code → id.
+    """
+    existing = {d.code: d for d in session.scalars(select(Distributor))}
+    for conf in config.distributors:
+        row = existing.get(conf.code)
+        if row is None:
+            row = existing[conf.code] = Distributor(code=conf.code)
+            session.add(row)
+        row.name = conf.name
+        row.kind = SellerKind(conf.kind)
+        row.region = conf.region
+        row.authorized = conf.authorized
+    session.flush()
+    ids = {code: d.id for code, d in existing.items()}
+
+    for conf in config.distributors:
+        wanted = [_SellerSpec(conf.code, conf.name, conf.seller.legal_name, conf.seller.tax_id, conf.authorized)]
+        wanted += [
+            _SellerSpec(s.seller_id, s.name, s.legal_name, s.tax_id, True)
+            for s in config.sellers
+            if s.marketplace == conf.code
+        ]
+        _sync_sellers(session, ids[conf.code], wanted)
+    session.flush()
+    return ids
+
+
+def _sync_sellers(session: Session, distributor_id: int, wanted: list[_SellerSpec]) -> None:
+    rows = {s.code: s for s in session.scalars(select(Seller).where(Seller.distributor_id == distributor_id))}
+    for spec in wanted:
+        row = rows.get(spec.code)
+        if row is None:
+            row = rows[spec.code] = Seller(distributor_id=distributor_id, code=spec.code)
+            session.add(row)
+        row.name = spec.name
+        row.legal_name = spec.legal_name
+        row.tax_id = spec.tax_id
+        row.authorized = spec.authorized
+    listed = {spec.code for spec in wanted}
+    for code, row in rows.items():
+        if code not in listed and row.authorized:
+            row.authorized = False
