@@ -321,6 +321,8 @@ class RulesRun(Base):
     opened: Mapped[int] = mapped_column(Integer, default=0)
     ongoing: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
+    # {distributor id: crawl run id} evaluated, so the next run knows what is new since.
+    evaluated_runs: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
 
 
 class Alert(Base):
@@ -390,6 +392,8 @@ class Outbox(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    provider_message_id: Mapped[str | None] = mapped_column(String(128))  # Telegram message id / email Message-ID
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # the flush holding the lease (status sending)
 
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 

@@ -18,7 +18,7 @@ LATEST_OFFERS = """
 CREATE VIEW v_latest_offers AS
 SELECT base.*,
        CASE WHEN base.rrp > 0 AND base.price IS NOT NULL
-            THEN ROUND(CAST((base.price - base.rrp) * 100 / base.rrp AS NUMERIC), 2) END AS deviation_pct
+            THEN ROUND(CAST((base.price - base.rrp) * 100.0 / base.rrp AS NUMERIC), 2) END AS deviation_pct
 FROM (
     SELECT l.id AS listing_id,
            d.code AS distributor_code,

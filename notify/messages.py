@@ -1,0 +1,335 @@
+"""Messages rendered from outbox snapshots by the Jinja2 templates in `notify/templates/`, in the config's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from crawler.config import Config
+from notify.i18n import Texts
+
+TEMPLATES = Path(__file__).with_name("templates")
+TELEGRAM_LIMIT = 4096
+FEEDBACK_PREFIX = "fb"
+FEEDBACK_VERDICTS = ("confirmed", "false_alarm")
+# Alerts a channel manager may take to a distributor get confirm / false-alarm buttons when they open.
+FEEDBACK_RULES = ("dumping", "parallel_import")
+_ICONS = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One alert event laid out as a headline and labelled lines, ready for any template."""
+
+    alert_id: int
+    rule: str
+    rule_title: str
+    kind: str
+    kind_title: str
+    severity_title: str
+    icon: str
+    headline: str
+    lines: list[tuple[str, str]]
+    url: str | None
+    observed: str | None
+
+
+@dataclass(frozen=True)
+class TelegramMessage:
+    text: str
+    buttons: list[tuple[str, str]]  # (label, callback data)
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    rule_title: str
+    opened: int
+    ongoing: int
+    resolved: int
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    rule_title: str
+    severity_title: str
+    product: str
+    seller: str
+    price: str
+    rrp: str
+    deviation: str
+    since: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class DigestView:
+    title: str
+    subject: str
+    counts: list[RuleCount]
+    total: RuleCount
+    open_items: list[OpenItem]
+    failures: list[str]  # steps of the daily run that failed, for the admin
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def texts_for(config: Config) -> Texts:
+    return Texts(config.notify.language, config.tz)
+
+
+def render(template: str, texts: Texts, **context: Any) -> str:
+    return environment().get_template(template).render(t=texts, **context).strip()
+
+
+def feedback_callback(alert_id: int, verdict: str) -> str:
+    return f"{FEEDBACK_PREFIX}:{alert_id}:{verdict}"
+
+
+def parse_feedback_callback(data: str) -> tuple[int, str] | None:
+    """`fb:<alert id>:<verdict>` → (alert id, verdict); anything else → None."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != FEEDBACK_PREFIX or parts[2] not in FEEDBACK_VERDICTS or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
+
+
+def _headline(snapshot: dict[str, Any]) -> str:
+    details = snapshot["details"]
+    name, code = details.get("product_name"), details.get("vendor_code")
+    if name and code:
+        return f"{name} ({code})"
+    return str(name or code or snapshot.get("subject") or "")
+
+
+def _seller(details: dict[str, Any], t: Texts) -> str | None:
+    parts = [p for p in (details.get("seller_name"), details.get("distributor_name")) if p]
+    if not parts:
+        return None
+    text = " · ".join(dict.fromkeys(str(p) for p in parts))
+    return f"{text} ({t('label.not_authorized')})" if details.get("seller_authorized") is False else text
+
+
+def _rule_lines(rule: str, d: dict[str, Any], t: Texts) -> list[tuple[str, str]]:
+    cur = d.get("currency")
+    lines: list[tuple[str, str]] = []
+
+    def add(label: str, value: object) -> None:
+        if value not in (None, "", []):
+            lines.append((t(label), str(value)))
+
+    if rule == "dumping":
+        add(
+            "label.price",
+            t(
+                "label.price_vs_rrp",
+                price=t.money(d.get("price"), cur),
+                rrp=t.money(d.get("rrp"), cur),
+                deviation=t.pct(d.get("deviation_pct")),
+            ),
+        )
+        if d.get("threshold_price") is not None:
+            add(
+                "label.threshold",
+                t(
+                    "label.threshold_value",
+                    price=t.money(d["threshold_price"], cur),
+                    tolerance=t.pct(d.get("tolerance_pct"), signed=False),
+                ),
+            )
+        add("label.days_in_violation", d.get("days_in_violation"))
+        add("label.repeat_offences", d.get("repeat_offences") or None)
+        add("label.promo", d.get("promo"))
+    elif rule == "stock_out":
+        was, now = d.get("previous_stock"), d.get("stock")
+        add("label.stock", f"{t.word('stock', was)} → {t.word('stock', now)}" if was else t.word("stock", now))
+        add("label.last_in_stock", t.when(d["last_in_stock_at"]) if d.get("last_in_stock_at") else None)
+    elif rule == "low_stock":
+        add("label.quantity", t("label.quantity_value", quantity=d.get("quantity"), threshold=d.get("threshold")))
+    elif rule == "regional_shortage":
+        add("label.region", d.get("region"))
+        add("label.distributors", ", ".join(str(c) for c in d.get("distributors") or []))
+    elif rule == "parallel_import":
+        signals = [
+            f"{t.word('signal', s.get('signal'))}" + (f" ({s['detail']})" if s.get("detail") else "")
+            for s in d.get("signals") or []
+        ]
+        add("label.signals", "; ".join(signals))
+        add("label.price", t.money(d.get("price"), cur) if d.get("price") is not None else None)
+        add("label.dealer_price", t.money(d.get("dealer_price"), cur) if d.get("dealer_price") is not None else None)
+    elif rule == "price_move":
+        add(
+            "label.change",
+            f"{t.money(d.get('previous_price'), cur)} → {t.money(d.get('price'), cur)} ({t.pct(d.get('change_pct'))})",
+        )
+    elif rule == "crawler_health":
+        add("label.health", t.word("health", d.get("health")))
+        add("label.reason", d.get("reason"))
+        if d.get("offers") is not None:
+            add("label.offers", t("label.offers_value", offers=d["offers"], good=d.get("last_good_offers", "—")))
+    return lines
+
+
+def alert_view(snapshot: dict[str, Any], texts: Texts) -> AlertView:
+    details: dict[str, Any] = snapshot.get("details") or {}
+    rule, kind, severity = snapshot["rule"], snapshot["kind"], snapshot["severity"]
+    seller = _seller(details, texts)
+    lines = ([(texts("label.seller"), seller)] if seller else []) + _rule_lines(rule, details, texts)
+    return AlertView(
+        alert_id=int(snapshot["alert_id"]),
+        rule=rule,
+        rule_title=texts.word("rule", rule),
+        kind=kind,
+        kind_title=texts.word("kind", kind),
+        severity_title=texts.word("severity", severity),
+        icon="✅" if kind == "resolved" else _ICONS.get(severity, "🔵"),
+        headline=_headline(snapshot),
+        lines=lines,
+        url=details.get("url"),
+        observed=texts.when(details.get("observed_at") or snapshot.get("at")),
+    )
+
+
+def telegram_alert(snapshot: dict[str, Any], config: Config) -> TelegramMessage:
+    texts = texts_for(config)
+    view = alert_view(snapshot, texts)
+    buttons: list[tuple[str, str]] = []
+    if view.kind == "opened" and view.rule in FEEDBACK_RULES:
+        buttons = [
+            (texts("button.confirm"), feedback_callback(view.alert_id, "confirmed")),
+            (texts("button.false_alarm"), feedback_callback(view.alert_id, "false_alarm")),
+        ]
+    return TelegramMessage(render("telegram_alert.html.j2", texts, v=view), buttons)
+
+
+def email_alert(snapshot: dict[str, Any], config: Config) -> EmailContent:
+    texts = texts_for(config)
+    view = alert_view(snapshot, texts)
+    subject = texts("email.alert_subject", rule=view.rule_title, subject=view.headline)
+    return EmailContent(
+        subject=subject,
+        text=render("email_alert.txt.j2", texts, v=view),
+        html=render("email_alert.html.j2", texts, v=view, subject=subject),
+    )
+
+
+def _latest_per_alert(snapshots: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    latest: dict[int, dict[str, Any]] = {}
+    for snap in sorted(snapshots, key=lambda s: (s.get("at") or "", s.get("event_id") or 0)):
+        latest[int(snap["alert_id"])] = snap
+    return latest
+
+
+def open_items(snapshots: Iterable[dict[str, Any]], texts: Texts) -> list[OpenItem]:
+    """The alerts not resolved at their latest snapshot, most severe first."""
+    open_snaps = [s for s in _latest_per_alert(snapshots).values() if s["kind"] != "resolved"]
+    open_snaps.sort(key=lambda s: (_SEVERITY_ORDER.get(s["severity"], 3), s["rule"], s["alert_id"]))
+    items = []
+    for snap in open_snaps:
+        d: dict[str, Any] = snap.get("details") or {}
+        cur = d.get("currency")
+        items.append(
+            OpenItem(
+                rule_title=texts.word("rule", snap["rule"]),
+                severity_title=texts.word("severity", snap["severity"]),
+                product=_headline(snap),
+                seller=_seller(d, texts) or "",
+                price=_money_or_blank(texts, d.get("price"), cur),
+                rrp=_money_or_blank(texts, d.get("rrp"), cur),
+                deviation=texts.pct(d["deviation_pct"]) if d.get("deviation_pct") is not None else "",
+                since=texts.when(snap.get("opened_at")) if snap.get("opened_at") else "",
+                url=d.get("url"),
+            )
+        )
+    return items
+
+
+def digest_view(
+    snapshots: Sequence[dict[str, Any]], config: Config, now: dt.datetime, failures: Sequence[str] = ()
+) -> DigestView:
+    """Counts of opened / ongoing / resolved events per rule, and the alerts still open at their latest event."""
+    texts = texts_for(config)
+    per_rule: dict[str, dict[str, int]] = {}
+    for snap in snapshots:
+        counts = per_rule.setdefault(snap["rule"], {"opened": 0, "ongoing": 0, "resolved": 0})
+        if snap["kind"] in counts:
+            counts[snap["kind"]] += 1
+    counts_list = [
+        RuleCount(texts.word("rule", rule), c["opened"], c["ongoing"], c["resolved"]) for rule, c in per_rule.items()
+    ]
+    total = RuleCount(
+        texts("digest.total"),
+        sum(c.opened for c in counts_list),
+        sum(c.ongoing for c in counts_list),
+        sum(c.resolved for c in counts_list),
+    )
+    items = open_items(snapshots, texts)
+    date = texts.day(now)
+    return DigestView(
+        title=texts("digest.title", date=date),
+        subject=texts("digest.subject", date=date),
+        counts=counts_list,
+        total=total,
+        open_items=items,
+        failures=list(failures),
+    )
+
+
+def _money_or_blank(texts: Texts, value: object, currency: str | None) -> str:
+    return "" if value is None else texts.money(str(value), currency)
+
+
+def email_digest(view: DigestView, config: Config, attached: bool) -> EmailContent:
+    texts = texts_for(config)
+    return EmailContent(
+        subject=view.subject,
+        text=render("email_digest.txt.j2", texts, v=view, attached=attached),
+        html=render("email_digest.html.j2", texts, v=view, attached=attached),
+    )
+
+
+def fit_telegram(template: str, texts: Texts, items: Sequence[Any], **context: Any) -> str:
+    """Render a list message with as many `items` as fit in one Telegram message; `more` says how many did not."""
+    shown = len(items)
+    while True:
+        text = render(template, texts, items=items[:shown], more=len(items) - shown, **context)
+        if len(text) <= TELEGRAM_LIMIT or shown == 0:
+            return text[:TELEGRAM_LIMIT]
+        shown = max(0, shown - max(1, shown // 4))
+
+
+def telegram_digest(view: DigestView, config: Config) -> str:
+    return fit_telegram("telegram_digest.html.j2", texts_for(config), view.open_items, v=view)
+
+
+def message_id(dedup_keys: Iterable[str], sender: str) -> str:
+    """An email Message-ID derived from the outbox rows it carries, so a resend carries the same id."""
+    digest = hashlib.sha256("\n".join(sorted(dedup_keys)).encode()).hexdigest()[:32]
+    address = email.utils.parseaddr(sender)[1]  # the sender may be `Name <address>`
+    domain = address.rsplit("@", 1)[-1] if "@" in address else "pricewatch"
+    return f"<{digest}@{domain}>"

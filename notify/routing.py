@@ -1,0 +1,134 @@
+"""Which alert events go to whom: config routes and the bot's mutes turned into outbox rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from crawler.config import Config, Route
+from storage.models import Alert, AlertEvent, EventKind, Mute, OutboxStatus, utcnow
+from storage.queries import outbox as q
+
+TELEGRAM = "telegram"
+EMAIL = "email"
+
+
+def alert_snapshot(
+    alert: Alert,
+    *,
+    kind: str,
+    at: dt.datetime,
+    event_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a message needs, frozen at the event (its payload wins over the alert's current state)."""
+    payload = payload or {}
+    return {
+        "alert_id": alert.id,
+        "event_id": event_id,
+        "kind": str(kind),
+        "rule": alert.rule,
+        "severity": payload.get("severity", alert.severity),
+        "subject": payload.get("subject", alert.subject),
+        "details": payload.get("details", alert.details) or {},
+        "at": at.isoformat(),
+        "opened_at": alert.opened_at.isoformat() if alert.opened_at else None,
+    }
+
+
+def event_snapshot(alert: Alert, event: AlertEvent) -> dict[str, Any]:
+    """The outbox row's payload: the row renders from this alone."""
+    return alert_snapshot(alert, kind=event.kind, at=event.at, event_id=event.id, payload=event.payload)
+
+
+def _distributor_codes(session: Session, alert: Alert, details: dict[str, Any]) -> set[str]:
+    """The distributors an alert is about; a regional shortage is about every distributor it names."""
+    codes = {str(c) for c in details.get("distributors") or []}
+    code = details.get("distributor_code")
+    if code is None and alert.distributor_id is not None:
+        code = q.distributor_code(session, alert.distributor_id)
+    if code:
+        codes.add(str(code))
+    return codes
+
+
+def route_wants(route: Route, rule: str, severity: str, distributors: set[str], category: str | None) -> bool:
+    """An empty filter list means any; a filter on a field the alert lacks does not match."""
+    m = route.match
+    return (
+        (not m.rules or rule in m.rules)
+        and (not m.severities or severity in m.severities)
+        and (not m.distributors or bool(distributors.intersection(m.distributors)))
+        and (not m.categories or category in m.categories)
+    )
+
+
+def is_muted(mutes: Iterable[Mute], chat_id: str, rule: str, distributors: set[str]) -> bool:
+    for mute in mutes:
+        if mute.chat_id != chat_id or (mute.rule is None and mute.distributor_code is None):
+            continue
+        if (mute.rule is None or mute.rule == rule) and (
+            mute.distributor_code is None or mute.distributor_code in distributors
+        ):
+            return True
+    return False
+
+
+def _rows(session: Session, config: Config, alert: Alert, event: AlertEvent, now: dt.datetime) -> list[dict[str, Any]]:
+    """The outbox rows the routes want for one event (before de-duplication against what is queued)."""
+    snapshot = event_snapshot(alert, event)
+    severity, details = str(snapshot["severity"]), snapshot["details"]
+    distributors = _distributor_codes(session, alert, details)
+    category = details.get("category")
+    wanted = [r for r in config.routes if route_wants(r, alert.rule, severity, distributors, category)]
+    mutes = q.mutes(session) if any(r.telegram for r in wanted) else []
+    rows: dict[str, dict[str, Any]] = {}
+    for route in wanted:
+        if route.mode == "instant" and event.kind == EventKind.ONGOING:
+            continue
+        targets = [(TELEGRAM, chat) for chat in route.telegram if not is_muted(mutes, chat, alert.rule, distributors)]
+        targets += [(EMAIL, address) for address in route.email]
+        for channel, recipient in targets:
+            key = f"{event.id}:{channel}:{recipient}"
+            rows.setdefault(
+                key,
+                {
+                    "dedup_key": key,
+                    "event_id": event.id,
+                    "channel": channel,
+                    "recipient": recipient,
+                    "mode": route.mode,
+                    "status": OutboxStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "payload": snapshot,
+                },
+            )
+    return list(rows.values())
+
+
+def enqueue_events(session: Session, config: Config, events: Iterable[tuple[Alert, AlertEvent]]) -> int:
+    """`enqueue_event` for many events at once: the same rows, written in a few multi-row statements."""
+    if not config.routes:
+        return 0
+    pairs = list(events)
+    if any(event.id is None or event.at is None for _, event in pairs):
+        session.flush()  # events need their ids and times
+    now = utcnow()
+    return q.insert_ignore(
+        session, [row for alert, event in pairs for row in _rows(session, config, alert, event, now)]
+    )
+
+
+def enqueue_event(session: Session, config: Config, alert: Alert, event: AlertEvent) -> int:
+    """Queue one outbox row per (event, channel, recipient) that a route wants; returns how many were new.
+
+    The dedup key `<event id>:<channel>:<recipient>` is unique, so an event is never queued twice for one
+    recipient — not by a re-run, and not by two routes naming the same recipient (the first route's mode wins).
+    Ongoing events only count in digests, so instant routes skip them.
+    """
+    return enqueue_events(session, config, [(alert, event)])

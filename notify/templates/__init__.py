@@ -1,0 +1,1 @@
+"""Jinja2 templates of the messages (a package so that packaging ships them)."""

@@ -1,0 +1,199 @@
+"""The outbox: queue rows once (insert-ignore on the dedup key), claim due rows under a lease, record outcomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, cast
+
+from sqlalchemy import JSON, CursorResult, Executable, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement, TextClause
+
+from storage.models import Distributor, Mute, Outbox, OutboxStatus, UTCDateTime
+
+_QUEUED_COLUMNS = (
+    "dedup_key", "event_id", "channel", "recipient", "mode", "status", "attempts", "next_attempt_at", "created_at",
+    "payload",
+)  # fmt: skip
+_QUEUED_TYPES = {"next_attempt_at": UTCDateTime(), "created_at": UTCDateTime(), "payload": JSON()}
+
+
+_INSERT_CHUNK = 100  # rows per statement; statements for 1…100 rows are built once each
+
+
+@lru_cache(maxsize=_INSERT_CHUNK)
+def _insert_ignore(count: int) -> TextClause:
+    """`INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING id` for `count` rows, in SQL both dialects read.
+
+    Plain SQL because SQLAlchemy never caches its dialects' `insert().on_conflict_do_nothing()`, and compiling
+    that anew for every alert event was most of what queueing cost.
+    """
+    values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _QUEUED_COLUMNS) + ")" for i in range(count))
+    # Only constant names and placeholders go into the text; every value is a bound parameter.
+    sql = f"INSERT INTO outbox ({', '.join(_QUEUED_COLUMNS)}) VALUES {values} ON CONFLICT (dedup_key) DO NOTHING"  # noqa: S608
+    return text(sql + " RETURNING id").bindparams(
+        *(bindparam(f"{c}_{i}", type_=t) for c, t in _QUEUED_TYPES.items() for i in range(count))
+    )
+
+
+def insert_ignore(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Queue outbox rows (keys: `_QUEUED_COLUMNS`), skipping any whose dedup_key is already queued; returns how
+    many were new."""
+    queued = 0
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        chunk = rows[start : start + _INSERT_CHUNK]
+        params = {f"{c}_{i}": row[c] for i, row in enumerate(chunk) for c in _QUEUED_COLUMNS}
+        queued += len(session.execute(_insert_ignore(len(chunk)), params).all())
+    return queued
+
+
+def distributor_code(session: Session, distributor_id: int) -> str | None:
+    return session.scalar(select(Distributor.code).where(Distributor.id == distributor_id))
+
+
+_MUTES_KEY = "pricewatch.mutes"
+
+
+def mutes(session: Session) -> list[Mute]:
+    """Every mute, read once per transaction: a rules run routes thousands of events in one."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_MUTES_KEY)
+    if cached is not None and cached[0] is transaction:
+        return list(cached[1])
+    rows = list(session.scalars(select(Mute)))
+    session.info[_MUTES_KEY] = (transaction, rows)
+    return rows
+
+
+def forget_mutes(session: Session) -> None:
+    """Drop the per-transaction copy after mutes changed in this session."""
+    session.info.pop(_MUTES_KEY, None)
+
+
+def _due(channels: Collection[str], modes: Collection[str], cutoff: dt.datetime) -> ColumnElement[bool]:
+    """Pending rows whose time has come, and rows left in `sending` by a flush whose lease ran out."""
+    return and_(
+        Outbox.channel.in_(list(channels)),
+        Outbox.mode.in_(list(modes)),
+        or_(
+            and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= cutoff),
+            and_(Outbox.status == OutboxStatus.SENDING, Outbox.locked_until < cutoff),
+        ),
+    )
+
+
+def claim_due(
+    session: Session,
+    *,
+    channels: Collection[str],
+    modes: Collection[str],
+    cutoff: dt.datetime,
+    lease_until: dt.datetime,
+    token: str,
+    limit: int | None,
+) -> list[Outbox]:
+    """Mark due rows `sending` with a lease held by `token`; the caller commits before sending anything.
+
+    Must be the first statement of the session's transaction. PostgreSQL: `FOR UPDATE SKIP LOCKED`, so
+    concurrent flushes take disjoint rows. SQLite: `BEGIN IMMEDIATE` takes the single write lock before
+    reading, so a second flush waits and then sees the rows already claimed.
+    """
+    if not channels or not modes:
+        return []
+    query = select(Outbox).where(_due(channels, modes, cutoff)).order_by(Outbox.id)
+    if limit is not None:
+        query = query.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.status = OutboxStatus.SENDING
+        row.locked_until = lease_until
+        row.claimed_by = token
+    session.flush()
+    return rows
+
+
+def due_rows(
+    session: Session, *, channels: Collection[str], modes: Collection[str], cutoff: dt.datetime
+) -> list[Outbox]:
+    """Due rows without claiming them (for a dry run)."""
+    if not channels or not modes:
+        return []
+    return list(session.scalars(select(Outbox).where(_due(channels, modes, cutoff)).order_by(Outbox.id)))
+
+
+def count_due(
+    session: Session, *, channels: Collection[str], modes: Collection[str], cutoff: dt.datetime
+) -> dict[str, int]:
+    """Due rows per channel."""
+    if not channels or not modes:
+        return {}
+    query = select(Outbox.channel, func.count()).where(_due(channels, modes, cutoff)).group_by(Outbox.channel)
+    return {channel: int(n) for channel, n in session.execute(query)}
+
+
+def _rowcount(session: Session, stmt: Executable) -> int:
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return int(result.rowcount)
+
+
+def _held(ids: Collection[int], token: str) -> ColumnElement[bool]:
+    return and_(Outbox.id.in_(list(ids)), Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by == token)
+
+
+def mark_sent(session: Session, ids: Collection[int], token: str, now: dt.datetime, provider_message_id: str) -> int:
+    """Record delivery of rows this flush still holds; returns how many it held (fewer: a lease was lost)."""
+    stmt = (
+        update(Outbox)
+        .where(_held(ids, token))
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            provider_message_id=provider_message_id,
+            attempts=Outbox.attempts + 1,
+            locked_until=None,
+            claimed_by=None,
+        )
+    )
+    return _rowcount(session, stmt)
+
+
+def mark_failed(
+    session: Session,
+    ids: Collection[int],
+    token: str,
+    *,
+    dead: bool,
+    next_attempt_at: dt.datetime,
+    last_error: str,
+    count_attempt: bool = True,
+) -> int:
+    """Put rows back for a later try (or to `dead`) with the reason; `attempts` counts tries made."""
+    stmt = (
+        update(Outbox)
+        .where(_held(ids, token))
+        .values(
+            status=OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
+            attempts=Outbox.attempts + 1 if count_attempt else Outbox.attempts,
+            next_attempt_at=next_attempt_at,
+            last_error=last_error,
+            locked_until=None,
+            claimed_by=None,
+        )
+    )
+    return _rowcount(session, stmt)
+
+
+def release(session: Session, ids: Collection[int], token: str, next_attempt_at: dt.datetime) -> int:
+    """Give claimed rows back untried (their recipient is backing off, or the lease is nearly spent)."""
+    stmt = (
+        update(Outbox)
+        .where(_held(ids, token))
+        .values(status=OutboxStatus.PENDING, next_attempt_at=next_attempt_at, locked_until=None, claimed_by=None)
+    )
+    return _rowcount(session, stmt)
