@@ -6,13 +6,15 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
+from crawler.config import Config, parse_config
+from fixtures.sites import PilotSites, start_pilot_sites
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
@@ -29,6 +31,12 @@ def require(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI (CI=true) but is not available")
     pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(name="require")
+def require_fixture() -> Callable[[bool, str], None]:
+    """`require` for test modules, which cannot import this conftest by name."""
+    return require
 
 
 def port_open(host: str, port: int) -> bool:
@@ -106,3 +114,25 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def pilot_sites() -> Iterator[PilotSites]:
+    """The three pilot sites on ephemeral 127.0.0.1 ports for the whole session (use `pilot` in a test)."""
+    with start_pilot_sites(day=1) as sites:
+        yield sites
+
+
+@pytest.fixture
+def pilot(pilot_sites: PilotSites) -> Iterator[PilotSites]:
+    """The running pilot sites on day 1, every site normal; put back that way after the test."""
+    pilot_sites.reset()
+    yield pilot_sites
+    pilot_sites.reset()
+
+
+@pytest.fixture
+def pilot_config(pilot: PilotSites) -> Config:
+    """pilot.yaml parsed with its base URLs pointing at the running pilot sites."""
+    path = REPO / "pilot.yaml"
+    return parse_config(path.read_text(encoding="utf-8"), str(path), env=pilot.env())
