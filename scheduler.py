@@ -39,7 +39,7 @@ def daily_job(config_path: str, db_url: str, distributors: list[str] | None = No
     from crawler.config import load_config
     from crawler.daily import run_daily
 
-    result = run_daily(load_config(config_path), db_url, distributors=distributors)
+    result = run_daily(load_config(config_path), config_path, db_url, distributors=distributors)
     log.warning("scheduled run finished: %s", result.headline())
     return result.exit_code
 
