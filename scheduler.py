@@ -1,7 +1,9 @@
-"""The APScheduler daemon: runs the daily flow on the configured cron, jobs kept in the database."""
+"""The APScheduler daemon: runs the daily flow on the configured cron and retries failed deliveries in between;
+jobs kept in the database."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -12,12 +14,17 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config, ConfigError
 from storage.engine import make_engine, resolve_db_url
 
 log = logging.getLogger("pricewatch.scheduler")
 ALL_JOB = "run-daily"
+FLUSH_JOB = "notify-flush"
+# Messages the daily run could not deliver (Telegram down, flood control, SMTP refusing) are retried through the
+# day as they fall due, not by tomorrow's run.
+FLUSH_EVERY = dt.timedelta(minutes=5)
 
 
 def cron_trigger(expr: str, timezone: str) -> CronTrigger:
@@ -44,6 +51,18 @@ def daily_job(config_path: str, db_url: str, distributors: list[str] | None = No
     return result.exit_code
 
 
+def flush_job(config_path: str, db_url: str) -> int:
+    """Deliver the instant messages that fell due since the last delivery; returns how many were sent."""
+    from crawler.config import load_config
+    from notify.outbox import flush
+
+    engine = make_engine(db_url)
+    try:
+        return flush(engine, load_config(config_path)).sent
+    finally:
+        engine.dispose()
+
+
 def jobs_for(config: Config) -> list[tuple[str, str, list[str] | None]]:
     """(job id, cron, distributors) — a distributor with its own cron leaves the main job for its own."""
     own = [d for d in config.distributors if d.enabled and d.schedule]
@@ -61,7 +80,8 @@ def build_scheduler(config: Config, config_path: str, db_url: str | None = None)
     grace = config.schedule.misfire_grace_minutes * 60
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url))},
-        executors={"default": ThreadPoolExecutor(1)},
+        # Daily runs one at a time; delivery retries beside them, so a long crawl does not hold messages back.
+        executors={"default": ThreadPoolExecutor(1), "delivery": ThreadPoolExecutor(1)},
         # Coalesce: a machine that was down runs once on waking, not once per missed day.
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
         timezone=config.timezone,
@@ -70,7 +90,7 @@ def build_scheduler(config: Config, config_path: str, db_url: str | None = None)
     triggers = {job_id: cron_trigger(cron, config.timezone) for job_id, cron, _ in wanted}
     scheduler.start(paused=True)
     for job in scheduler.get_jobs():
-        if job.id not in triggers:
+        if job.id not in triggers and job.id != FLUSH_JOB:
             job.remove()
     for job_id, _cron, distributors in wanted:
         scheduler.add_job(
@@ -81,12 +101,25 @@ def build_scheduler(config: Config, config_path: str, db_url: str | None = None)
             name=job_id,
             replace_existing=True,
         )
+    scheduler.add_job(
+        flush_job,
+        trigger=IntervalTrigger(seconds=FLUSH_EVERY.total_seconds(), timezone=config.timezone),
+        args=[config_path, url],
+        id=FLUSH_JOB,
+        name=FLUSH_JOB,
+        executor="delivery",
+        misfire_grace_time=int(FLUSH_EVERY.total_seconds()),
+        replace_existing=True,
+    )
 
     def outcome(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MISSED:
             log.warning("job %s missed its time %s", event.job_id, event.scheduled_run_time)
         elif event.exception is not None:
             log.error("job %s failed: %s", event.job_id, event.exception)
+        elif event.job_id == FLUSH_JOB:
+            if event.retval:
+                log.warning("delivered %s message(s) that had failed before", event.retval)
         else:
             log.warning("job %s ended with exit code %s", event.job_id, event.retval)
 

@@ -27,6 +27,8 @@ from crawler.errors import UserError
 DEFAULT_CONFIG = "pilot.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 _SECRET_KEYS = {"token", "password"}
+# Values in a config once YAML aliases are expanded: a real one holds hundreds; nested aliases can make billions.
+_MAX_VALUES = 100_000
 
 
 class ConfigError(UserError):
@@ -78,7 +80,9 @@ class Selectors(Strict):
 
     product_links: str | None = None
     next_page: str | None = None
-    offer: str | None = Field(None, description="one seller's offer on a multi-seller page; fields below read inside it")
+    offer: str | None = Field(
+        None, description="one seller's offer on a multi-seller page; fields below read inside it"
+    )
     seller_id: str | None = None
     name: str | None = None
     price: str | None = None
@@ -335,6 +339,12 @@ class Evidence(Strict):
 class ScrapydHost(Strict):
     url: HttpUrl
     project: str = "pricewatch"
+    config: str | None = Field(None, description="the config file's path on that host; default: its PRICEWATCH_CONFIG")
+    database: Literal["environment", "job"] = Field(
+        "environment", description="where the host's crawls get the database URL: its DATABASE_URL, or the job"
+    )
+    username: str | None = None
+    password: SecretStr | None = None
 
 
 class Crawl(Strict):
@@ -397,6 +407,12 @@ class Config(Strict):
         return [d.code for d in self.distributors]
 
 
+def _shown(key: Any) -> str:
+    """A key as an error line shows it: as written when printable, else quoted, so the message stays one line."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
 def _path_str(loc: tuple[int | str, ...], data: Any) -> str:
     """`('distributors', 1, 'politeness')` → `distributors[1].politeness`, with the code when there is one."""
     out = ""
@@ -408,9 +424,9 @@ def _path_str(loc: tuple[int | str, ...], data: Any) -> str:
             if isinstance(node, list) and 0 <= part < len(node) and isinstance(node[part], dict):
                 code = node[part].get("code") or node[part].get("name")
             if code:
-                out += f"({code})"
+                out += f"({_shown(code)})"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{_shown(part)}" if out else _shown(part)
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
@@ -422,7 +438,7 @@ def _substitute(node: Any, path: str, env: dict[str, str]) -> Any:
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for key, value in node.items():
-            sub = f"{path}.{key}" if path else str(key)
+            sub = f"{path}.{_shown(key)}" if path else _shown(key)
             if key in _SECRET_KEYS and isinstance(value, str) and not _ENV_REF.fullmatch(value.strip()):
                 raise ConfigError(f"{sub}: secrets come only from the environment, write it as ${{ENV_VAR}}")
             out[key] = _substitute(value, sub, env)
@@ -445,6 +461,20 @@ def _substitute(node: Any, path: str, env: dict[str, str]) -> Any:
     return node
 
 
+def _check_size(data: Any, source: str) -> None:
+    """Refuse YAML whose aliases expand past `_MAX_VALUES` (a "billion laughs"), before anything walks it all."""
+    stack, count = [data], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > _MAX_VALUES:
+            raise ConfigError(f"{source}: expands to more than {_MAX_VALUES:,} values (YAML aliases nested too deep)")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None = None) -> Config:
     """Parse and validate YAML text; every failure is a ConfigError naming the source and key path."""
     try:
@@ -456,6 +486,7 @@ def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None
         raise ConfigError(f"{source}:{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    _check_size(data, source)
     try:
         data = _substitute(data, "", dict(os.environ) if env is None else env)
     except ConfigError as exc:

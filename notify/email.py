@@ -30,7 +30,9 @@ def build_message(
     msg = EmailMessage()
     msg["From"] = config.sender
     msg["To"] = recipient
-    msg["Subject"] = content.subject
+    # A header is one line: a line break in a product name (a multi-line price-list cell) must not end the header
+    # (the email library refuses it, and would otherwise let the text add headers of its own).
+    msg["Subject"] = " ".join(content.subject.split())
     msg["Date"] = email.utils.formatdate(localtime=False)
     msg["Message-ID"] = message_id
     msg.set_content(content.text)

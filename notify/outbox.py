@@ -2,11 +2,12 @@
 
 Delivery is at-least-once with the window kept to the send call itself. A row is claimed (status `sending`,
 `locked_until`, `claimed_by`) and that claim is committed before anything is sent; it is marked `sent` in its
-own transaction right after the provider accepts it. If the process dies between the provider accepting a
-message and that commit, the row stays `sending` until its lease runs out and the next flush sends it again:
-that crash window — one send call plus one commit — is the only way a recipient sees a message twice. A flush
-never starts a send when its lease is nearly spent (`SEND_BUDGET` covers the longest send), so a second flush
-that re-claims an expired row cannot overlap a send still in flight.
+own transaction right after the provider accepts it. Rows a flush claimed and did not record stay `sending`
+until its lease runs out, or only until the next flush when that flush's process is gone from this host (killed),
+and are then sent again. So a process dying between the provider accepting a message and that commit — one send
+call plus one commit — is the only way a recipient sees a message twice. A flush never starts a send when its
+lease is nearly spent (`SEND_BUDGET` covers the longest send), so a second flush that re-claims an expired row
+cannot overlap a send still in flight.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import asyncio
 import datetime as dt
 import logging
 import random
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +108,7 @@ class Flusher:
         self.engine, self.config, self.clock, self.rng = engine, config, clock, rng
         self.failures = list(failures)
         self.telegram, self.email, self.attachment = telegram, email, attachment
-        self.token = uuid.uuid4().hex
+        self.token = q.claim_token()
         self._attached: list[Attachment | None] = []  # built on first use
         self.report = FlushReport()
         self.channels = {c for c, sender in ((TELEGRAM, telegram), (EMAIL, email)) if sender is not None}

@@ -284,6 +284,7 @@ class Observation(Base):
     __table_args__ = (
         UniqueConstraint("listing_id", "crawl_run_id"),
         Index("ix_observations_run", "crawl_run_id"),
+        Index("ix_observations_listing_observed", "listing_id", "observed_at"),  # latest per listing (rules)
     )
 
 

@@ -40,6 +40,7 @@ _MONTH_NAMES = {
     "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
 _YEAR_WORD = re.compile(r"\s*(г\.?|года?)$")
+MAX_QUANTITY = 10_000_000  # units of one SKU a month at one distributor; more is a typo, and overflows the column
 
 
 @dataclass
@@ -88,6 +89,8 @@ def parse_quantity(value: Cell) -> int | None:
         raise ValueError(f"not a whole number of units: {cell_text(value)!r}")
     if number < 0:
         raise ValueError(f"negative quantity: {cell_text(value)!r}")
+    if number > MAX_QUANTITY:
+        raise ValueError(f"implausible quantity {cell_text(value)!r} (over {MAX_QUANTITY:,})")
     return int(number)
 
 

@@ -364,19 +364,27 @@ def parse_money(value: Cell) -> Decimal | None:
     return amount
 
 
+def _cents(number: Decimal, shown: Cell) -> Decimal:
+    """Rounded to kopecks; a number with more digits than kopecks can be counted in is no price anyone means."""
+    try:
+        return number.quantize(_CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(f"implausible price {cell_text(shown)!r} (over {MAX_PRICE:,})") from None
+
+
 def _money_amount(value: Cell) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool | dt.date | dt.time | dt.timedelta):
         raise ValueError(f"not a price: {cell_text(value)!r}")
     if isinstance(value, int):
-        return Decimal(value).quantize(_CENT)
+        return _cents(Decimal(value), value)
     if isinstance(value, float | Decimal):
         # repr() of a float is its shortest round-tripping text; rounding to cents drops binary artefacts.
         number = Decimal(repr(value)) if isinstance(value, float) else value
         if not number.is_finite():
             raise ValueError(f"not a price: {value!r}")
-        return number.quantize(_CENT, rounding=ROUND_HALF_UP)
+        return _cents(number, value)
     text = value.strip()
     if not text:
         return None
@@ -404,7 +412,7 @@ def _parse_money_text(text: str) -> Decimal:
         amount = Decimal("".join(groups) + ("." + fraction if fraction else ""))
     except InvalidOperation:
         raise ValueError(f"not a price: {original!r}") from None
-    return (-amount if negative else amount).quantize(_CENT)
+    return _cents(-amount if negative else amount, original)
 
 
 def _split_decimal(text: str, original: str) -> tuple[str, str]:

@@ -33,7 +33,7 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
-@pytest.fixture(name="require")
+@pytest.fixture(name="require", scope="session")
 def require_fixture() -> Callable[[bool, str], None]:
     """`require` for test modules, which cannot import this conftest by name."""
     return require

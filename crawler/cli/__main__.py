@@ -1,5 +1,7 @@
 """`python -m crawler.cli` runs the `pricewatch` command line."""
 
+import sys
+
 from crawler.cli import main
 
-main()
+sys.exit(main())

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import socket
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
+import psutil
 from sqlalchemy import JSON, CursorResult, Executable, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, TextClause
@@ -72,15 +77,58 @@ def forget_mutes(session: Session) -> None:
     session.info.pop(_MUTES_KEY, None)
 
 
-def _due(channels: Collection[str], modes: Collection[str], cutoff: dt.datetime) -> ColumnElement[bool]:
-    """Pending rows whose time has come, and rows left in `sending` by a flush whose lease ran out."""
+# A claim names its flush process (pid and start time) and host (hashed, to fit the column), so that the next flush
+# can see that a claimer was killed and take its rows over at once instead of after the lease.
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:16]
+
+
+def claim_token() -> str:
+    """A new flush's claim on the rows it sends: `<random>:<pid>:<process start>:<host hash>`."""
+    started = int(psutil.Process().create_time())
+    return f"{uuid.uuid4().hex[:8]}:{os.getpid()}:{started}:{_HOST}"
+
+
+def _claimer_gone(token: str) -> bool:
+    """True when the claim's flush process is no longer alive on this host (another host's: the lease decides)."""
+    parts = token.split(":")
+    if len(parts) != 4 or parts[3] != _HOST or not parts[1].isdigit():
+        return False
+    try:
+        process = psutil.Process(int(parts[1]))
+        return process.status() == psutil.STATUS_ZOMBIE or str(int(process.create_time())) != parts[2]
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
+        return False
+
+
+def _dead_claims(session: Session, channels: Collection[str], modes: Collection[str], cutoff: dt.datetime) -> list[str]:
+    """Claims still under lease whose flush died (kill -9, a crash): their rows were never sent or not recorded."""
+    held = session.scalars(
+        select(Outbox.claimed_by)
+        .where(
+            Outbox.channel.in_(list(channels)),
+            Outbox.mode.in_(list(modes)),
+            Outbox.status == OutboxStatus.SENDING,
+            Outbox.locked_until >= cutoff,
+            Outbox.claimed_by.is_not(None),
+        )
+        .distinct()
+    )
+    return [token for token in held if token is not None and _claimer_gone(token)]
+
+
+def _due(
+    channels: Collection[str], modes: Collection[str], cutoff: dt.datetime, dead: Collection[str] = ()
+) -> ColumnElement[bool]:
+    """Pending rows whose time has come, and rows left in `sending` by a flush whose lease ran out or who died."""
+    taken_over = [and_(Outbox.status == OutboxStatus.SENDING, Outbox.locked_until < cutoff)]
+    if dead:
+        taken_over.append(and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by.in_(list(dead))))
     return and_(
         Outbox.channel.in_(list(channels)),
         Outbox.mode.in_(list(modes)),
-        or_(
-            and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= cutoff),
-            and_(Outbox.status == OutboxStatus.SENDING, Outbox.locked_until < cutoff),
-        ),
+        or_(and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= cutoff), *taken_over),
     )
 
 
@@ -102,13 +150,15 @@ def claim_due(
     """
     if not channels or not modes:
         return []
-    query = select(Outbox).where(_due(channels, modes, cutoff)).order_by(Outbox.id)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not postgresql:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    dead = _dead_claims(session, channels, modes, cutoff)
+    query = select(Outbox).where(_due(channels, modes, cutoff, dead)).order_by(Outbox.id)
     if limit is not None:
         query = query.limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
+    if postgresql:
         query = query.with_for_update(skip_locked=True)
-    else:
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
     rows = list(session.scalars(query))
     for row in rows:
         row.status = OutboxStatus.SENDING
@@ -124,7 +174,8 @@ def due_rows(
     """Due rows without claiming them (for a dry run)."""
     if not channels or not modes:
         return []
-    return list(session.scalars(select(Outbox).where(_due(channels, modes, cutoff)).order_by(Outbox.id)))
+    dead = _dead_claims(session, channels, modes, cutoff)
+    return list(session.scalars(select(Outbox).where(_due(channels, modes, cutoff, dead)).order_by(Outbox.id)))
 
 
 def count_due(
@@ -133,7 +184,8 @@ def count_due(
     """Due rows per channel."""
     if not channels or not modes:
         return {}
-    query = select(Outbox.channel, func.count()).where(_due(channels, modes, cutoff)).group_by(Outbox.channel)
+    due = _due(channels, modes, cutoff, _dead_claims(session, channels, modes, cutoff))
+    query = select(Outbox.channel, func.count()).where(due).group_by(Outbox.channel)
     return {channel: int(n) for channel, n in session.execute(query)}
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from crawler.config import ConfigError, load_config
 from fixtures.sites import PilotSites
-from scheduler import ALL_JOB, build_scheduler, cron_trigger, jobs_for
+from scheduler import ALL_JOB, FLUSH_JOB, build_scheduler, cron_trigger, jobs_for
 from storage.engine import make_engine, session_scope
 from storage.models import DailyRun
 from tests.conftest import REPO
@@ -79,7 +79,7 @@ def test_jobs_live_in_the_database_and_follow_the_config(sqlite_url: str, tmp_pa
         jobs = {job.id: job for job in second.get_jobs()}
     finally:
         second.shutdown(wait=False)
-    assert set(jobs) == {ALL_JOB}
+    assert set(jobs) == {ALL_JOB, FLUSH_JOB}
     next_run = jobs[ALL_JOB].next_run_time.astimezone(config.tz)
     assert (next_run.hour, next_run.minute) == (5, 30)
     assert jobs[ALL_JOB].misfire_grace_time == config.schedule.misfire_grace_minutes * 60

@@ -1,0 +1,96 @@
+"""`pricewatch offers export`: the latest offer per listing with its match, price vs RRP, stock and crawl health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crawler.cli.common import config_option, db_option, get_config
+from crawler.cli.tables import Col, Kind, format_from_path, write_table
+
+# (key, Russian header, English header, kind, width)
+_COLUMNS: tuple[tuple[str, str, str, Kind, int], ...] = (
+    ("distributor", "Дистрибьютор", "Distributor", "text", 16),
+    ("seller", "Продавец", "Seller", "text", 24),
+    ("seller_authorized", "Авторизован", "Authorized", "text", 10),
+    ("url", "Ссылка", "URL", "text", 50),
+    ("title", "Название на сайте", "Title", "text", 40),
+    ("vendor_code", "Артикул", "Vendor code", "text", 14),
+    ("product_name", "Товар", "Product", "text", 30),
+    ("match_method", "Сопоставлено по", "Match method", "text", 12),
+    ("match_confidence", "Уверенность", "Confidence", "number", 10),
+    ("price", "Цена", "Price", "money", 14),
+    ("currency", "Валюта", "Currency", "text", 8),
+    ("rrp", "РРЦ", "RRP", "money", 14),
+    ("deviation_pct", "Отклонение, %", "Deviation, %", "number", 12),
+    ("stock", "Наличие", "Stock", "text", 12),
+    ("quantity", "Количество", "Quantity", "int", 10),
+    ("observed_at", "Время (UTC)", "Observed at (UTC)", "datetime", 20),
+    ("crawl_health", "Состояние обхода", "Crawl health", "text", 12),
+)
+
+
+@click.group()
+def cli() -> None:
+    """Offers as the latest finished crawls saw them."""
+
+
+@cli.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "xlsx"]),
+    help="File format [default: from the --out file name].",
+)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@click.option("--distributor", "distributors", multiple=True, metavar="CODE", help="Only these distributors.")
+@config_option
+@db_option
+def export(*, fmt: str | None, out: Path, distributors: tuple[str, ...], config_path: str, db_url: str) -> None:
+    """Write the latest offer of every listing (from finished crawl runs only) to CSV, JSON or XLSX.
+
+    Columns: distributor, seller, URL, matched vendor code, match method and confidence, price, currency,
+    the RRP in force on the day of the observation, deviation in %, stock, quantity, time (UTC), crawl health.
+    Money is exact: decimal text in CSV/JSON, numbers in rouble format in XLSX.
+    """
+    from storage.engine import make_engine, session_scope
+    from storage.queries.offers import latest_offers
+
+    config = get_config(config_path)
+    fmt = format_from_path(out, fmt)
+    for code in distributors:
+        config.distributor(code)
+    english = config.notify.language == "en"
+    columns = [Col(key, en if english else ru, kind, width) for key, ru, en, kind, width in _COLUMNS]
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as session:
+            offers = latest_offers(session, config.tz, distributors)
+    finally:
+        engine.dispose()
+    rows: list[dict[str, Any]] = [
+        {
+            "distributor": o.distributor_code,
+            "seller": o.seller_name,
+            "seller_authorized": o.seller_authorized,
+            "url": o.url,
+            "title": o.title,
+            "vendor_code": o.vendor_code,
+            "product_name": o.product_name,
+            "match_method": o.match_method.value,
+            "match_confidence": o.match_confidence,
+            "price": o.price,
+            "currency": o.currency,
+            "rrp": o.rrp,
+            "deviation_pct": o.deviation_pct,
+            "stock": o.stock.value,
+            "quantity": o.quantity,
+            "observed_at": o.observed_at,
+            "crawl_health": o.crawl_health.value if o.crawl_health else None,
+        }
+        for o in offers
+    ]
+    write_table(rows, columns, out, fmt)
+    click.echo(f"{len(rows)} offers written to {out}")

@@ -1,0 +1,128 @@
+"""First pipeline: check and clean each RawOffer (money strings, currency, codes, stock state, time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.config import load_config
+from crawler.items import (
+    FLAG_BLOCKED,
+    FLAG_NOT_FOUND,
+    FLAG_PRICE_CONFLICT,
+    FLAG_PRICE_FROM,
+    FLAG_PRICE_MISSING,
+    FLAG_PRICE_ON_REQUEST,
+    RawOffer,
+)
+from storage.codes import normalize_gtin
+from storage.models import StockState
+
+_SPACES = re.compile(r"\s+")
+_CENT = Decimal("0.01")
+_MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
+_STOCK_STATES = frozenset(s.value for s in StockState)
+# A price-less offer with one of these flags already says why; others get `price_missing`.
+_PRICE_ABSENCE_REASONS = frozenset(
+    {FLAG_PRICE_CONFLICT, FLAG_PRICE_ON_REQUEST, FLAG_PRICE_FROM, FLAG_PRICE_MISSING, FLAG_BLOCKED, FLAG_NOT_FOUND}
+)
+
+
+class BadOffer(ValueError):
+    """An offer that cannot be stored at all (no URL, no seller)."""
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = _SPACES.sub(" ", value).strip()
+    return value[:limit] or None
+
+
+def money(value: str | None) -> str | None:
+    """A positive amount as a two-decimal string ("12990.00"); None for anything else."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount <= 0 or amount > _MAX_MONEY:
+        return None
+    return str(amount.quantize(_CENT))
+
+
+def utc_iso(value: str | None, now: dt.datetime) -> str:
+    """An ISO-8601 time as UTC ISO; a missing or zone-less value is not trusted and becomes `now`."""
+    if value:
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed.astimezone(dt.UTC).isoformat()
+    return now.astimezone(dt.UTC).isoformat()
+
+
+def clean_offer(offer: RawOffer, default_currency: str, now: dt.datetime | None = None) -> RawOffer:
+    """The offer with valid values only; raises BadOffer when there is nothing to store it under."""
+    url = (offer.url or "").strip()
+    seller_code = (offer.seller_code or "").strip()
+    if not url or not seller_code:
+        raise BadOffer(f"offer without {'URL' if not url else 'seller code'} from {offer.distributor}: {offer.url!r}")
+    price = money(offer.price)
+    flags = list(dict.fromkeys(offer.flags))
+    if price is None and not _PRICE_ABSENCE_REASONS.intersection(flags):
+        flags.append(FLAG_PRICE_MISSING)
+    currency = (offer.currency or "").strip().upper() or None
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+        currency = None
+    gtin_raw = (offer.gtin or "").strip()
+    quantity = offer.quantity if isinstance(offer.quantity, int) and offer.quantity >= 0 else None
+    return replace(
+        offer,
+        url=url,
+        seller_code=seller_code[:256],
+        seller_name=_text(offer.seller_name, 512),
+        title=_text(offer.title, 1024),
+        price=price,
+        old_price=money(offer.old_price),
+        currency=currency or (default_currency if price is not None else None),
+        stock=offer.stock if offer.stock in _STOCK_STATES else StockState.UNKNOWN.value,
+        quantity=quantity,
+        vendor_code=_text(offer.vendor_code, 256),
+        # A valid GTIN in one form (GTIN-14); anything else is not an identifier.
+        gtin=normalize_gtin(gtin_raw) if gtin_raw else None,
+        seller_sku=_text(offer.seller_sku, 256),
+        flags=flags,
+        fetched_at=utc_iso(offer.fetched_at, now or dt.datetime.now(dt.UTC)),
+    )
+
+
+class NormalizePipeline:
+    """Cleans every RawOffer; the currency defaults to the distributor's configured one."""
+
+    def __init__(self, default_currency: str) -> None:
+        self.default_currency = default_currency
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
+        settings = crawler.settings
+        config_path = settings.get("PRICEWATCH_CONFIG")
+        code = settings.get("PRICEWATCH_DISTRIBUTOR")
+        currency = load_config(config_path).distributor(code).currency if config_path and code else "RUB"
+        return cls(currency)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, RawOffer):
+            return item
+        try:
+            return clean_offer(item, self.default_currency)
+        except BadOffer as exc:
+            raise DropItem(str(exc)) from None

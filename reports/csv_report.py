@@ -1,0 +1,103 @@
+"""The violations report as CSV for BI tools: one row per violation.
+
+The format is fixed so BI imports never break: UTF-8 with a byte-order mark (Excel then reads Cyrillic right),
+comma-separated, CRLF line ends, English snake_case headers whatever the report language, decimal points,
+money as plain decimals, deviation in percent, times ISO 8601 with the config's UTC offset (evidence times in
+UTC). Text that a spreadsheet would run as a formula is escaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from reports.cells import escape_formula
+from reports.data import ReportData, Violation
+from reports.labels import ReportTexts
+
+COLUMNS = (
+    "alert_id",
+    "distributor_code",
+    "distributor_name",
+    "seller_name",
+    "seller_authorized",
+    "vendor_code",
+    "product_name",
+    "category",
+    "rule",
+    "severity",
+    "status",
+    "rrp",
+    "price",
+    "deviation_pct",
+    "first_seen",
+    "last_seen",
+    "days_in_violation",
+    "repeat_offences",
+    "signals",
+    "url",
+    "screenshot_file",
+    "screenshot_sha256",
+    "html_file",
+    "html_sha256",
+    "evidence_captured_at_utc",
+)
+
+
+def _cell(value: str | int | bool | Decimal | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, int | Decimal):
+        return str(value)
+    return escape_formula(value)
+
+
+def _row(v: Violation, data: ReportData, link_base: Path) -> list[str]:
+    shot, html = v.screenshot, v.html
+    first = shot or html
+    captured = first.captured_at.astimezone(dt.UTC) if first else None
+    values: list[str | int | bool | Decimal | dt.datetime | None] = [
+        v.alert_id,
+        v.distributor_code,
+        v.distributor_name,
+        v.seller_name,
+        v.seller_authorized,
+        v.vendor_code,
+        v.product_name,
+        v.category,
+        v.rule,
+        v.severity,
+        v.status,
+        v.rrp,
+        v.price,
+        v.deviation_pct,
+        data.period.local(v.first_seen),
+        data.period.local(v.last_seen),
+        v.days,
+        v.repeat_offences,
+        " ".join(v.signals),
+        v.url,
+        shot.link_from(link_base) if shot else None,
+        shot.sha256 if shot else None,
+        html.link_from(link_base) if html else None,
+        html.sha256 if html else None,
+        captured,
+    ]
+    return [_cell(value) for value in values]
+
+
+def render_csv(data: ReportData, texts: ReportTexts, link_base: Path) -> bytes:
+    """`texts` is unused on purpose: BI columns and values do not change with the report language."""
+    del texts
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(_row(v, data, link_base) for v in data.violations)
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")

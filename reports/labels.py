@@ -1,0 +1,142 @@
+"""The reports' words in Russian (default) and English, on top of the notification texts and number formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from notify.i18n import Texts
+
+# key: (Russian, English)
+REPORT_STRINGS: dict[str, tuple[str, str]] = {
+    "sheet.summary": ("Сводка", "Summary"),
+    "sheet.violations": ("Нарушения", "Violations"),
+    "sheet.history": ("История цен", "Price history"),
+    "sheet.stock": ("Остатки", "Stock"),
+    "sheet.charts": ("Графики", "Charts"),
+    "report.title": ("Нарушения РРЦ", "RRP violations"),
+    "report.period": ("Период: {start} — {end}, время {tz}", "Period: {start} to {end}, times in {tz}"),
+    "report.generated": ("Сформирован: {when}", "Generated: {when}"),
+    "report.all": ("Все дистрибьюторы", "All distributors"),
+    "report.distributor": ("Дистрибьютор: {name} ({code})", "Distributor: {name} ({code})"),
+    "report.headline": ("Главное", "Headline figures"),
+    "report.overview": ("Дистрибьюторы", "Distributors"),
+    "report.charts": ("Цена и РРЦ по SKU", "Price against RRP per SKU"),
+    "report.stock": ("Отсутствие товара и упущенные продажи", "Stock-outs and lost sales"),
+    "report.violations": ("Нарушения", "Violations"),
+    "report.definitions": ("Как считались показатели", "How the figures are counted"),
+    "col.distributor": ("Дистрибьютор", "Distributor"),
+    "col.code": ("Код", "Code"),
+    "col.skus_watched": ("SKU под наблюдением", "SKUs watched"),
+    "col.skus_in_violation": ("SKU с нарушениями", "SKUs in violation"),
+    "col.violations": ("Нарушений", "Violations"),
+    "col.avg_deviation": ("Среднее отклонение", "Average deviation"),
+    "col.deepest_deviation": ("Макс. отклонение", "Deepest deviation"),
+    "col.violation_days": ("Дней нарушений", "Days in violation"),
+    "col.repeat_offences": ("Повторных нарушений", "Repeat offences"),
+    "col.weekend_share": ("Доля в выходные", "Weekend share"),
+    "col.night_share": ("Доля ночью (22–07)", "Night share (22–07)"),
+    "col.stock_out_days": ("Дней без товара", "Days out of stock"),
+    "col.lost_sales": ("Упущенные продажи, ₽", "Lost potential sales, RUB"),
+    "col.seller": ("Продавец", "Seller"),
+    "col.authorized": ("Авторизован", "Authorized"),
+    "col.vendor_code": ("Артикул", "Vendor code"),
+    "col.product": ("Товар", "Product"),
+    "col.rule": ("Нарушение", "Violation"),
+    "col.severity": ("Важность", "Severity"),
+    "col.status": ("Статус", "Status"),
+    "col.rrp": ("РРЦ, ₽", "RRP, RUB"),
+    "col.price": ("Цена, ₽", "Price, RUB"),
+    "col.deviation": ("Отклонение", "Deviation"),
+    "col.first_seen": ("Впервые", "First seen"),
+    "col.last_seen": ("Последний раз", "Last seen"),
+    "col.days": ("Дней", "Days"),
+    "col.repeat": ("Повтор №", "Repeat #"),
+    "col.signals": ("Признаки", "Signals"),
+    "col.url": ("Страница", "Page"),
+    "col.screenshot": ("Скриншот", "Screenshot"),
+    "col.html": ("HTML", "HTML"),
+    "col.captured_utc": ("Снято (UTC)", "Captured (UTC)"),
+    "col.sha256": ("SHA-256 скриншота", "Screenshot SHA-256"),
+    "col.evidence": ("Доказательства", "Evidence"),
+    "col.observed_at": ("Время", "Time"),
+    "col.stock": ("Наличие", "Stock"),
+    "col.days_out": ("Дней без товара", "Days out of stock"),
+    "col.first_out": ("Первый день", "First day"),
+    "col.last_out": ("Последний день", "Last day"),
+    "col.planned_units": ("Упущено по плану, шт.", "Planned units lost"),
+    "series.price": ("Цена", "Price"),
+    "series.rrp": ("РРЦ", "RRP"),
+    "chart.per_distributor": ("Нарушения по дистрибьюторам", "Violations per distributor"),
+    "chart.price_vs_rrp": ("{title}: цена и РРЦ", "{title}: price and RRP"),
+    "status.open": ("открыто", "open"),
+    "status.resolved": ("устранено", "resolved"),
+    "yes": ("да", "yes"),
+    "no": ("нет", "no"),
+    "none": ("—", "—"),
+    "note.no_plan": ("нет плана", "no plan"),
+    "note.no_violations": ("Нарушений за период нет.", "No violations in the period."),
+    "note.no_stockouts": ("Дней без товара за период нет.", "No out-of-stock days in the period."),
+    "note.charts_limited": (
+        "Графики показаны для {shown} SKU с наибольшим отклонением из {total}; остальные — в таблице.",
+        "Charts are shown for the {shown} SKUs with the deepest deviation out of {total}; the rest are in the table.",
+    ),
+    "note.table_limited": (
+        "В таблице {shown} самых глубоких нарушений из {total}; полный список — в отчёте XLSX или CSV.",
+        "The table lists the {shown} deepest violations out of {total}; the full list is in the XLSX or CSV report.",
+    ),
+    "note.stock_limited": (
+        "В таблице {shown} товаров с наибольшими упущенными продажами из {total}; полный список — в отчёте XLSX.",
+        "The table lists the {shown} products with the largest lost sales out of {total}; the XLSX has them all.",
+    ),
+    "note.evidence_missing": ("файл не найден", "file not found"),
+    "note.html_never_rendered": (
+        "HTML страниц приводится только ссылкой на сохранённый файл и его SHA-256.",
+        "Saved page HTML is given only as a link to the stored file and its SHA-256.",
+    ),
+    "def.violation": (
+        "Нарушение — оповещение о демпинге или параллельном импорте, открытое в какой-то момент периода. "
+        "Цена и отклонение — наблюдения с наибольшим отклонением от РРЦ, действовавшей в тот день.",
+        "A violation is a dumping or parallel-import alert open at some time in the period. Its price and deviation "
+        "are those of its observation deepest below the RRP valid that day.",
+    ),
+    "def.days": (
+        "Дни нарушения — разные календарные дни с наблюдениями нарушения; повторное нарушение — у страницы уже "
+        "было такое нарушение раньше.",
+        "Days in violation are the distinct calendar days with an observation of the violation; a repeat offence is "
+        "a violation on a page that had one of the same kind before.",
+    ),
+    "def.shares": (
+        "Доли в выходные и ночью — доля наблюдений нарушений в субботу и воскресенье и с 22:00 до 07:00.",
+        "Weekend and night shares are the shares of violation observations on Saturdays and Sundays and between "
+        "22:00 and 07:00.",
+    ),
+    "def.history": (
+        "История цен: самая низкая цена дня; красным — ниже РРЦ, действовавшей в тот день.",
+        "Price history: the day's lowest price; red when below the RRP valid that day.",
+    ),
+    "def.stock": (
+        "День без товара — все наблюдения товара у дистрибьютора в этот день показали «нет в наличии». Упущенные "
+        "продажи = дни × план продаж в день (месячный план / дней в месяце) × РРЦ.",
+        "An out-of-stock day is a day on which every observation of the product at the distributor said out of "
+        "stock. Lost potential sales = days × planned daily quantity (monthly plan / days in month) × RRP.",
+    ),
+}
+
+
+class ReportTexts(Texts):
+    """Notification texts and number formats plus the reports' own words."""
+
+    def __call__(self, key: str, **params: object) -> str:
+        pair = REPORT_STRINGS.get(key)
+        if pair is None:
+            return super().__call__(key, **params)
+        text = pair[0 if self.language == "ru" else 1]
+        return text.format(**params) if params else text
+
+    def word(self, group: str, value: object) -> str:
+        key = f"{group}.{value}"
+        return self(key) if key in REPORT_STRINGS else super().word(group, value)
+
+    def date(self, value: dt.date) -> str:
+        """A local calendar date as the language writes it."""
+        return value.strftime("%d.%m.%Y" if self.language == "ru" else "%Y-%m-%d")

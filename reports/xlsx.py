@@ -1,0 +1,409 @@
+"""The violations report as an Excel workbook: summary, violations, price history, stock, native charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from crawler.config import Config
+from reports.cells import escape_formula
+from reports.data import EvidenceFile, ReportData, collect_report
+from reports.labels import ReportTexts
+from reports.output import texts_for, write_report
+
+MONEY_FORMAT = '#,##0.00 "₽"'  # Russian Excel shows it as `# ##0,00 ₽`
+LINE_CHARTS = 6  # price-vs-RRP charts for the most deeply violated listings
+MAX_URL = 2079  # Excel's limit; longer URLs are written as text
+
+
+def build_violations_xlsx(
+    source: Engine | Session,
+    config: Config,
+    *,
+    distributor: str | None = None,
+    date_from: str | dt.date | None = None,
+    date_to: str | dt.date | None = None,
+    language: str | None = None,
+    link_base: Path | None = None,
+) -> bytes:
+    """The workbook's bytes (e.g. for an email attachment); evidence links are relative to `link_base` (cwd)."""
+    data = collect_report(source, config, distributor=distributor, date_from=date_from, date_to=date_to)
+    return render_xlsx(data, texts_for(config, language), link_base or Path.cwd())
+
+
+def write_violations_xlsx(
+    path: str | os.PathLike[str],
+    source: Engine | Session,
+    config: Config,
+    *,
+    distributor: str | None = None,
+    date_from: str | dt.date | None = None,
+    date_to: str | dt.date | None = None,
+    language: str | None = None,
+) -> ReportData:
+    """Write the workbook to `path` whole; evidence links are relative to its folder."""
+    return write_report(
+        path, "xlsx", source, config, distributor=distributor, date_from=date_from, date_to=date_to, language=language
+    )
+
+
+def render_xlsx(data: ReportData, texts: ReportTexts, link_base: Path) -> bytes:
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    _Writer(workbook, data, texts, link_base).write()
+    workbook.close()
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _Column:
+    title: str
+    width: float
+
+
+class _Writer:
+    def __init__(self, workbook: Workbook, data: ReportData, texts: ReportTexts, link_base: Path) -> None:
+        self.wb = workbook
+        self.data = data
+        self.t = texts
+        self.link_base = link_base
+        ru = texts.language == "ru"
+        self.f: dict[str, Format] = {
+            "title": workbook.add_format({"bold": True, "font_size": 14}),
+            "header_date": workbook.add_format(
+                {"bold": True, "bg_color": "#DDEBF7", "border": 1, "num_format": "dd.mm.yyyy" if ru else "yyyy-mm-dd"}
+            ),
+            "header": workbook.add_format(
+                {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+            ),
+            "money": workbook.add_format({"num_format": MONEY_FORMAT}),
+            "money_below": workbook.add_format({"num_format": MONEY_FORMAT, "bg_color": "#F8CBAD"}),
+            "pct": workbook.add_format({"num_format": "0.00%"}),
+            "share": workbook.add_format({"num_format": "0.0%"}),
+            "int": workbook.add_format({"num_format": "0"}),
+            "units": workbook.add_format({"num_format": "0.00"}),
+            "datetime": workbook.add_format({"num_format": "dd.mm.yyyy hh:mm" if ru else "yyyy-mm-dd hh:mm"}),
+            "date": workbook.add_format({"num_format": "dd.mm.yyyy" if ru else "yyyy-mm-dd"}),
+            "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
+            "link": workbook.get_default_url_format(),
+        }
+
+    def write(self) -> None:
+        t = self.t
+        summary = self.wb.add_worksheet(t("sheet.summary"))
+        violations = self.wb.add_worksheet(t("sheet.violations"))
+        history = self.wb.add_worksheet(t("sheet.history"))
+        stock = self.wb.add_worksheet(t("sheet.stock"))
+        charts = self.wb.add_worksheet(t("sheet.charts"))
+        self._summary(summary)
+        self._violations(violations)
+        self._history(history)
+        self._stock(stock)
+        self._charts(charts)
+
+    # cell helpers -------------------------------------------------------------------------------------------------
+
+    def _text(self, ws: Worksheet, row: int, col: int, value: str | None, fmt: Format | None = None) -> None:
+        if value is None or value == "":
+            ws.write_blank(row, col, None, fmt)
+        else:
+            ws.write_string(row, col, escape_formula(value), fmt)
+
+    def _num(self, ws: Worksheet, row: int, col: int, value: Decimal | int | None, fmt: str) -> None:
+        if value is None:
+            ws.write_blank(row, col, None, self.f[fmt])
+        else:
+            ws.write_number(row, col, float(value), self.f[fmt])
+
+    def _pct(self, ws: Worksheet, row: int, col: int, value: Decimal | None) -> None:
+        self._num(ws, row, col, None if value is None else value / 100, "pct")
+
+    def _time(self, ws: Worksheet, row: int, col: int, value: dt.datetime) -> None:
+        ws.write_datetime(row, col, self.data.period.local(value).replace(tzinfo=None), self.f["datetime"])
+
+    def _url(self, ws: Worksheet, row: int, col: int, url: str) -> None:
+        if url.lower().startswith(("http://", "https://")) and len(url) <= MAX_URL:
+            ws.write_url(row, col, url, self.f["link"], escape_formula(url))
+        else:
+            self._text(ws, row, col, url)
+
+    def _file_link(self, ws: Worksheet, row: int, col: int, file: EvidenceFile | None, label: str) -> None:
+        if file is None:
+            ws.write_blank(row, col, None)
+            return
+        link = file.link_from(self.link_base)
+        if len(link) > MAX_URL:
+            self._text(ws, row, col, link)
+        else:
+            ws.write_url(row, col, "external:" + link, self.f["link"], label, tip=link)
+
+    def _header(self, ws: Worksheet, row: int, columns: Sequence[_Column]) -> None:
+        for col, column in enumerate(columns):
+            ws.set_column(col, col, column.width)
+            ws.write_string(row, col, column.title, self.f["header"])
+
+    def _table(self, ws: Worksheet, header_row: int, columns: Sequence[_Column], rows: int) -> None:
+        ws.freeze_panes(header_row + 1, 0)
+        ws.autofilter(header_row, 0, header_row + max(rows, 1), len(columns) - 1)
+
+    # sheets -------------------------------------------------------------------------------------------------------
+
+    def _title_block(self, ws: Worksheet) -> None:
+        t, period = self.t, self.data.period
+        codes = {s.code for s in self.data.summaries}
+        scope = (
+            t("report.distributor", name=self.data.summaries[0].name, code=self.data.summaries[0].code)
+            if len(codes) == 1
+            else t("report.all")
+        )
+        ws.write_string(0, 0, escape_formula(f"{t('report.title')} — {scope}"), self.f["title"])
+        ws.write_string(
+            1,
+            0,
+            t("report.period", start=t.date(period.date_from), end=t.date(period.date_to), tz=period.tz.key),
+        )
+        ws.write_string(2, 0, t("report.generated", when=t.when(self.data.generated_at)))
+
+    def _summary(self, ws: Worksheet) -> None:
+        t = self.t
+        self._title_block(ws)
+        columns = [
+            _Column(t("col.distributor"), 28),
+            _Column(t("col.code"), 14),
+            _Column(t("col.skus_watched"), 12),
+            _Column(t("col.skus_in_violation"), 12),
+            _Column(t("col.violations"), 12),
+            _Column(t("col.avg_deviation"), 12),
+            _Column(t("col.deepest_deviation"), 12),
+            _Column(t("col.violation_days"), 12),
+            _Column(t("col.repeat_offences"), 12),
+            _Column(t("col.weekend_share"), 12),
+            _Column(t("col.night_share"), 12),
+            _Column(t("col.stock_out_days"), 12),
+            _Column(t("col.lost_sales"), 18),
+        ]
+        head = 4
+        self._header(ws, head, columns)
+        rows = self.data.summaries
+        for i, s in enumerate(rows, start=head + 1):
+            self._text(ws, i, 0, s.name)
+            self._text(ws, i, 1, s.code)
+            self._num(ws, i, 2, s.skus_watched, "int")
+            self._num(ws, i, 3, s.skus_in_violation, "int")
+            self._num(ws, i, 4, s.violations, "int")
+            self._pct(ws, i, 5, s.avg_deviation_pct)
+            self._pct(ws, i, 6, s.deepest_deviation_pct)
+            self._num(ws, i, 7, s.violation_days, "int")
+            self._num(ws, i, 8, s.repeat_offences, "int")
+            self._num(ws, i, 9, s.weekend_share, "share")
+            self._num(ws, i, 10, s.night_share, "share")
+            self._num(ws, i, 11, s.stock_out_days, "int")
+            self._num(ws, i, 12, s.lost_sales, "money")
+        self._table(ws, head, columns, len(rows))
+        below = head + len(rows) + 2
+        if rows:
+            chart = self.wb.add_chart({"type": "bar"})
+            chart.add_series(
+                {
+                    "name": t("col.violations"),
+                    "categories": [ws.get_name(), head + 1, 0, head + len(rows), 0],
+                    "values": [ws.get_name(), head + 1, 4, head + len(rows), 4],
+                    "data_labels": {"value": True},
+                }
+            )
+            chart.set_title({"name": t("chart.per_distributor")})
+            chart.set_legend({"none": True})
+            chart.set_size({"width": 720, "height": max(240, 40 * len(rows) + 120)})
+            ws.insert_chart(below, 0, chart)
+            below += max(14, 2 * len(rows) + 8)
+        ws.write_string(below, 0, t("report.definitions"), self.f["title"])
+        for offset, key in enumerate(("def.violation", "def.days", "def.shares", "def.history", "def.stock"), start=1):
+            ws.write_string(below + offset, 0, t(key))
+
+    def _violations(self, ws: Worksheet) -> None:
+        t = self.t
+        columns = [
+            _Column(t("col.distributor"), 22),
+            _Column(t("col.seller"), 22),
+            _Column(t("col.authorized"), 10),
+            _Column(t("col.vendor_code"), 14),
+            _Column(t("col.product"), 36),
+            _Column(t("col.rule"), 18),
+            _Column(t("col.severity"), 10),
+            _Column(t("col.status"), 11),
+            _Column(t("col.rrp"), 14),
+            _Column(t("col.price"), 14),
+            _Column(t("col.deviation"), 11),
+            _Column(t("col.first_seen"), 16),
+            _Column(t("col.last_seen"), 16),
+            _Column(t("col.days"), 7),
+            _Column(t("col.repeat"), 9),
+            _Column(t("col.signals"), 28),
+            _Column(t("col.url"), 40),
+            _Column(t("col.screenshot"), 12),
+            _Column(t("col.html"), 10),
+            _Column(t("col.captured_utc"), 16),
+            _Column(t("col.sha256"), 30),
+        ]
+        self._header(ws, 0, columns)
+        for r, v in enumerate(self.data.violations, start=1):
+            self._text(ws, r, 0, v.distributor_name)
+            self._text(ws, r, 1, v.seller_name)
+            self._text(ws, r, 2, t("yes") if v.seller_authorized else t("no"))
+            self._text(ws, r, 3, v.vendor_code)
+            self._text(ws, r, 4, v.product_name)
+            self._text(ws, r, 5, t.word("rule", v.rule))
+            self._text(ws, r, 6, t.word("severity", v.severity))
+            self._text(ws, r, 7, t.word("status", v.status))
+            self._num(ws, r, 8, v.rrp, "money")
+            self._num(ws, r, 9, v.price, "money")
+            self._pct(ws, r, 10, v.deviation_pct)
+            self._time(ws, r, 11, v.first_seen)
+            self._time(ws, r, 12, v.last_seen)
+            self._num(ws, r, 13, v.days, "int")
+            self._num(ws, r, 14, v.repeat_offences, "int")
+            self._text(ws, r, 15, ", ".join(t.word("signal", s) for s in v.signals))
+            self._url(ws, r, 16, v.url)
+            self._file_link(ws, r, 17, v.screenshot, "PNG")
+            self._file_link(ws, r, 18, v.html, "HTML")
+            shot = v.screenshot or v.html
+            if shot is None:
+                ws.write_blank(r, 19, None)
+            else:
+                ws.write_datetime(r, 19, shot.captured_at.astimezone(dt.UTC).replace(tzinfo=None), self.f["datetime"])
+            self._text(ws, r, 20, v.screenshot.sha256 if v.screenshot else None)
+        self._table(ws, 0, columns, len(self.data.violations))
+
+    def _history(self, ws: Worksheet) -> None:
+        """One row per violated listing, one column per day: the day's lowest price, red below that day's RRP."""
+        t, period = self.t, self.data.period
+        columns = [
+            _Column(t("col.distributor"), 22),
+            _Column(t("col.seller"), 22),
+            _Column(t("col.vendor_code"), 14),
+            _Column(t("col.product"), 36),
+        ]
+        self._header(ws, 0, columns)
+        days = [period.date_from + dt.timedelta(days=i) for i in range(period.days)]
+        first_day_col = len(columns)
+        ws.set_column(first_day_col, first_day_col + len(days) - 1, 11)
+        for i, day in enumerate(days):
+            ws.write_datetime(0, first_day_col + i, dt.datetime.combine(day, dt.time()), self.f["header_date"])
+        for r, series in enumerate(self.data.history.values(), start=1):
+            self._text(ws, r, 0, series.distributor_name)
+            self._text(ws, r, 1, series.seller_name)
+            self._text(ws, r, 2, series.vendor_code)
+            self._text(ws, r, 3, series.product_name)
+            for point in series.points:
+                if point.price is not None:
+                    fmt = "money_below" if point.below_rrp else "money"
+                    ws.write_number(
+                        r, first_day_col + (point.day - period.date_from).days, float(point.price), self.f[fmt]
+                    )
+        ws.freeze_panes(1, first_day_col)
+        ws.autofilter(0, 0, max(len(self.data.history), 1), first_day_col + len(days) - 1)
+
+    def _stock(self, ws: Worksheet) -> None:
+        t = self.t
+        columns = [
+            _Column(t("col.distributor"), 22),
+            _Column(t("col.vendor_code"), 14),
+            _Column(t("col.product"), 36),
+            _Column(t("col.days_out"), 10),
+            _Column(t("col.first_out"), 12),
+            _Column(t("col.last_out"), 12),
+            _Column(t("col.planned_units"), 14),
+            _Column(t("col.rrp"), 14),
+            _Column(t("col.lost_sales"), 18),
+        ]
+        self._header(ws, 0, columns)
+        for r, s in enumerate(self.data.stock, start=1):
+            self._text(ws, r, 0, s.distributor_name)
+            self._text(ws, r, 1, s.vendor_code)
+            self._text(ws, r, 2, s.product_name)
+            self._num(ws, r, 3, s.days_out, "int")
+            ws.write_datetime(r, 4, dt.datetime.combine(s.first_out, dt.time()), self.f["date"])
+            ws.write_datetime(r, 5, dt.datetime.combine(s.last_out, dt.time()), self.f["date"])
+            if s.planned_units is None:
+                ws.write_string(r, 6, t("note.no_plan"))
+            else:
+                self._num(ws, r, 6, s.planned_units, "units")
+            self._num(ws, r, 7, s.rrp, "money")
+            self._num(ws, r, 8, s.lost_sales, "money")
+        self._table(ws, 0, columns, len(self.data.stock))
+
+    def _charts(self, ws: Worksheet) -> None:
+        """Price and RRP per day of the most deeply violated listings, from a data table beside the charts."""
+        t, period = self.t, self.data.period
+        ws.set_column(0, 0, 2)
+        ws.write_string(0, 1, t("report.charts"), self.f["title"])
+        listings = [i for i in self.data.top_listing_ids if i in self.data.history][:LINE_CHARTS]
+        if not listings:
+            ws.write_string(2, 1, t("note.no_violations"))
+            return
+        data_col = 23  # the chart data sits to the right of two columns of charts
+        ws.set_column(data_col, data_col + 2 * len(listings), 12)
+        series = [self.data.history[i] for i in listings]
+        ws.write_string(1, data_col, t("col.observed_at"), self.f["header"])
+        for n, s in enumerate(series):
+            title = escape_formula(f"{s.vendor_code or s.product_name or ''} — {s.seller_name}")
+            ws.write_string(1, data_col + 1 + 2 * n, f"{t('series.price')}: {title}", self.f["header"])
+            ws.write_string(1, data_col + 2 + 2 * n, t("series.rrp"), self.f["header"])
+        by_day = [{p.day: p for p in s.points} for s in series]
+        for i in range(period.days):
+            day = period.date_from + dt.timedelta(days=i)
+            ws.write_datetime(2 + i, data_col, dt.datetime.combine(day, dt.time()), self.f["date"])
+            for n, points in enumerate(by_day):
+                point = points.get(day)
+                if point is not None:
+                    self._num(ws, 2 + i, data_col + 1 + 2 * n, point.price, "money")
+                    self._num(ws, 2 + i, data_col + 2 + 2 * n, point.rrp, "money")
+        last_row = 1 + period.days
+        categories: list[Any] = [ws.get_name(), 2, data_col, last_row, data_col]
+        for n, s in enumerate(series):
+            chart = self.wb.add_chart({"type": "line"})
+            chart.add_series(
+                {
+                    "name": t("series.price"),
+                    "categories": categories,
+                    "values": [ws.get_name(), 2, data_col + 1 + 2 * n, last_row, data_col + 1 + 2 * n],
+                    "marker": {"type": "circle", "size": 4},
+                }
+            )
+            chart.add_series(
+                {
+                    "name": t("series.rrp"),
+                    "categories": categories,
+                    "values": [ws.get_name(), 2, data_col + 2 + 2 * n, last_row, data_col + 2 + 2 * n],
+                    "line": {"dash_type": "dash", "color": "#C00000"},
+                }
+            )
+            title = f"{s.vendor_code or s.product_name or ''} — {s.seller_name}"
+            chart.set_title({"name": escape_formula(t("chart.price_vs_rrp", title=title)), "name_font": {"size": 11}})
+            chart.set_x_axis({"date_axis": True, "num_format": "dd.mm" if t.language == "ru" else "mm-dd"})
+            chart.set_y_axis({"num_format": MONEY_FORMAT})
+            chart.set_legend({"position": "bottom"})
+            chart.show_blanks_as("span")
+            chart.set_size({"width": 620, "height": 300})
+            ws.insert_chart(2 + (n // 2) * 16, 1 + (n % 2) * 10, chart)

@@ -1,0 +1,62 @@
+"""How findings describe themselves: money and percentages as strings, the common details, subject lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from rules.base import RuleContext
+from storage.queries.rules import OfferState
+
+CENT = Decimal("0.01")
+SUBJECT_LIMIT = 512  # alerts.subject
+
+
+def two_places(value: Decimal | None) -> str | None:
+    """A decimal string with two places ("12990.00", "5.00"): money and percentages in alert details."""
+    return None if value is None else str(value.quantize(CENT, ROUND_HALF_UP))
+
+
+def change_pct(value: Decimal, base: Decimal) -> Decimal:
+    """(value − base) / base in percent, two places: negative below the base."""
+    return ((value - base) * 100 / base).quantize(CENT, ROUND_HALF_UP)
+
+
+def shown_money(value: Decimal | None) -> str:
+    """Money for a subject line: thousands spaced, two places ("12 990.00")."""
+    return "—" if value is None else f"{value.quantize(CENT, ROUND_HALF_UP):,.2f}".replace(",", " ")
+
+
+def local_date(ctx: RuleContext, at: dt.datetime) -> dt.date:
+    return at.astimezone(ctx.tz).date()
+
+
+def offer_details(ctx: RuleContext, offer: OfferState) -> dict[str, Any]:
+    """The details every listing alert carries (see the alert contract)."""
+    run = ctx.runs[offer.distributor_id]
+    return {
+        "distributor_code": run.code,
+        "distributor_name": run.name,
+        "seller_name": offer.seller_name,
+        "seller_code": offer.seller_code,
+        "seller_authorized": ctx.seller_authorized(offer),
+        "url": offer.url,
+        "vendor_code": offer.vendor_code,
+        "product_name": offer.product_name,
+        "category": offer.category,
+        "currency": offer.currency,
+        "observed_at": offer.observed_at.isoformat(),
+    }
+
+
+def say(ctx: RuleContext, templates: Mapping[str, str], **values: Any) -> str:
+    """A text in the config's language (`notify.language`; English when a template lacks it)."""
+    return templates.get(ctx.language, templates["en"]).format(**values)
+
+
+def subject(ctx: RuleContext, templates: Mapping[str, str], **values: Any) -> str:
+    """The subject line, cut to what the column holds."""
+    text = say(ctx, templates, **values)
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 1] + "…"

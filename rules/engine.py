@@ -1,0 +1,167 @@
+"""The alert lifecycle: findings become opened, ongoing and resolved alerts, each event queued to the outbox.
+
+One rules run is one transaction (killed part-way, it leaves nothing) under a lock (two at once cannot open an
+alert twice), and idempotent: over the same crawl runs a second run opens, resolves and queues nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from crawler.config import Config
+from notify.routing import enqueue_events
+from rules import crawler_health, dumping, low_stock, parallel_import, price_move, regional_shortage, stock_out
+from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult
+from storage.models import Alert, AlertEvent, AlertStatus, EventKind, RulesRun, utcnow
+from storage.queries.rules import DistributorRun, begin_rules_run, last_evaluated_runs, latest_runs, open_alerts
+
+RULES: tuple[Rule, ...] = (
+    crawler_health.RULE,
+    dumping.RULE,
+    stock_out.RULE,
+    low_stock.RULE,
+    regional_shortage.RULE,
+    parallel_import.RULE,
+    price_move.RULE,
+)
+RULE_NAMES = tuple(rule.name for rule in RULES)
+
+# notify.routing.enqueue_events: outbox rows for (alert, event) pairs per the config's routes; returns how many.
+Enqueue = Callable[[Session, Config, Iterable[tuple[Alert, AlertEvent]]], int]
+
+
+@dataclass
+class RulesRunSummary:
+    rules_run_id: int
+    counts: dict[str, Counter[EventKind]] = field(default_factory=dict)
+    queued: int = 0  # outbox rows
+    new_crawl_runs: list[int] = field(default_factory=list)
+
+    def total(self, kind: EventKind) -> int:
+        return sum(c[kind] for c in self.counts.values())
+
+
+class _Lifecycle:
+    """Turns each rule's result into alert changes; events are written and queued together at the end."""
+
+    def __init__(self, now: dt.datetime, runs: dict[int, DistributorRun], fresh: set[int]) -> None:
+        self.now = now
+        self.runs = runs
+        self.fresh = fresh
+        self.changes: list[tuple[Alert, EventKind]] = []
+
+    def _has_news(self, distributor_id: int | None) -> bool:
+        """New crawl data since the last rules run, for the alert's distributor (any, for a regional one)."""
+        return bool(self.fresh) if distributor_id is None else distributor_id in self.fresh
+
+    def apply(self, rule: Rule, result: RuleResult, open_now: dict[str, Alert]) -> None:
+        policy = {d: rule.on(run.verdict) for d, run in self.runs.items()}
+        held = {d for d, p in policy.items() if p == OnBadRun.HOLD}
+        keep_open = held | {d for d, p in policy.items() if p == OnBadRun.KEEP_OPEN}
+        found: set[str] = set()
+        for finding in result.findings:
+            if finding.fingerprint in found:
+                raise ValueError(f"rule {rule.name} found {finding.fingerprint} twice")
+            if finding.distributor_id in held:
+                continue
+            found.add(finding.fingerprint)
+            alert = open_now.get(finding.fingerprint)
+            if alert is None:
+                self._open(finding)
+            elif self._has_news(finding.distributor_id):
+                self._continue(alert, finding)
+        for fp, alert in open_now.items():
+            if fp in found or fp in result.undecided or alert.distributor_id in keep_open:
+                continue
+            alert.status = AlertStatus.RESOLVED
+            alert.resolved_at = self.now
+            self.changes.append((alert, EventKind.RESOLVED))
+
+    def _open(self, finding: Finding) -> None:
+        alert = Alert(
+            rule=finding.rule,
+            fingerprint=finding.fingerprint,
+            status=AlertStatus.OPEN,
+            opened_at=self.now,
+            last_seen_at=self.now,
+            seen_count=1,
+        )
+        _describe(alert, finding)
+        self.changes.append((alert, EventKind.OPENED))
+
+    def _continue(self, alert: Alert, finding: Finding) -> None:
+        _describe(alert, finding)
+        alert.last_seen_at = self.now
+        alert.seen_count += 1
+        self.changes.append((alert, EventKind.ONGOING))
+
+
+def _describe(alert: Alert, finding: Finding) -> None:
+    alert.severity = finding.severity
+    alert.subject = finding.subject
+    alert.details = finding.details
+    alert.listing_id = finding.listing_id
+    alert.product_id = finding.product_id
+    alert.distributor_id = finding.distributor_id
+
+
+def _by_rule(alerts: Iterable[Alert]) -> dict[str, dict[str, Alert]]:
+    grouped: dict[str, dict[str, Alert]] = defaultdict(dict)
+    for alert in alerts:
+        grouped[alert.rule][alert.fingerprint] = alert
+    return grouped
+
+
+def run_rules(
+    session: Session, config: Config, *, now: dt.datetime | None = None, enqueue: Enqueue = enqueue_events
+) -> RulesRunSummary:
+    """Evaluate every enabled rule and apply the lifecycle, in the caller's transaction (which must be fresh:
+    the run lock is its first statement). The caller commits."""
+    begin_rules_run(session)
+    now = now or utcnow()
+    record = RulesRun(started_at=now)
+    session.add(record)
+    runs = {run.distributor_id: run for run in latest_runs(session)}
+    before = last_evaluated_runs(session)
+    fresh = {d for d, run in runs.items() if before.get(d) != run.run_id}
+    open_now = _by_rule(open_alerts(session))
+    ctx = RuleContext(session, config, runs, open_now)
+    lifecycle = _Lifecycle(now, runs, fresh)
+    enabled = [rule for rule in RULES if rule.enabled(config)]
+    for rule in enabled:
+        lifecycle.apply(rule, rule.evaluate(ctx), open_now.get(rule.name, {}))
+
+    session.add_all(alert for alert, kind in lifecycle.changes if kind == EventKind.OPENED)
+    session.flush()  # new alerts get their ids
+    events = [
+        AlertEvent(
+            alert_id=alert.id,
+            rules_run_id=record.id,
+            kind=kind,
+            at=now,
+            payload={"subject": alert.subject, "severity": alert.severity, "details": alert.details},
+        )
+        for alert, kind in lifecycle.changes
+    ]
+    session.add_all(events)
+    session.flush()
+    summary = RulesRunSummary(record.id, {rule.name: Counter() for rule in enabled})
+    summary.new_crawl_runs = sorted(runs[d].run_id for d in fresh)
+    for alert, kind in lifecycle.changes:
+        summary.counts[alert.rule][kind] += 1
+    summary.queued = enqueue(
+        session, config, [(alert, event) for (alert, _), event in zip(lifecycle.changes, events, strict=True)]
+    )
+
+    record.opened = summary.total(EventKind.OPENED)
+    record.ongoing = summary.total(EventKind.ONGOING)
+    record.resolved = summary.total(EventKind.RESOLVED)
+    record.evaluated_runs = {str(d): run.run_id for d, run in runs.items()}
+    record.finished_at = utcnow()
+    session.flush()
+    return summary

@@ -1,0 +1,270 @@
+"""Sellers and listings as the store sees them: created on first sight, refreshed on every crawl, in bulk.
+
+The config's distributors and authorized sellers are written by `storage.queries.sellers.sync_distributors`;
+a marketplace seller a crawl meets for the first time is added here, not authorized.
+
+A listing's match is replaced by each crawl's automatic match, except when a person decided it
+(`match_method = manual`): that decision is kept whatever the crawl says; and an offer that matched nothing
+this time (a 404 or a blocked page has no title or codes) keeps the product it was matched to before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Distributor, Listing, MatchMethod, Observation, Seller
+from storage.queries.upsert import BulkInsert, dialect_insert
+
+
+@dataclass(frozen=True, slots=True)
+class SellerSeen:
+    code: str
+    name: str
+    authorized: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListingSeen:
+    """One offer place as a crawl saw it, with the automatic match of its offer."""
+
+    seller_id: int
+    url: str
+    seller_sku: str | None
+    title: str | None
+    raw_vendor_code: str | None
+    raw_gtin: str | None
+    product_id: int | None
+    match_method: MatchMethod
+    match_confidence: float
+    seen_at: dt.datetime
+
+
+def distributor_id(session: Session, code: str) -> int | None:
+    return session.scalar(select(Distributor.id).where(Distributor.code == code))
+
+
+def seller_ids(session: Session, distributor_id: int) -> dict[str, int]:
+    """The distributor's sellers known now: code → seller id."""
+    rows = session.execute(select(Seller.code, Seller.id).where(Seller.distributor_id == distributor_id))
+    return {code: seller_id for code, seller_id in rows.tuples()}
+
+
+def add_sellers(session: Session, distributor_id: int, sellers: Iterable[SellerSeen]) -> dict[str, int]:
+    """Create the sellers not in the database yet (a seller that exists is left as it is); returns code → id."""
+    unique = {s.code: s for s in sellers}
+    if not unique:
+        return {}
+    table = Seller.__table__
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=[table.c.distributor_id, table.c.code])
+    session.execute(
+        stmt,
+        [
+            {"distributor_id": distributor_id, "code": s.code, "name": s.name, "authorized": s.authorized}
+            for s in unique.values()
+        ],
+    )
+    query = select(table.c.code, table.c.id).where(
+        table.c.distributor_id == distributor_id, table.c.code.in_(list(unique))
+    )
+    return {code: seller_id for code, seller_id in session.execute(query).tuples()}
+
+
+_NEW_COLUMNS = (
+    "seller_id",
+    "url",
+    "seller_sku",
+    "title",
+    "raw_vendor_code",
+    "raw_gtin",
+    "product_id",
+    "match_method",
+    "match_confidence",
+    "first_seen_at",
+    "last_seen_at",
+)
+_BULK: dict[str, BulkInsert] = {}
+
+
+def insert_new_listings(session: Session, listings: Sequence[ListingSeen]) -> dict[tuple[int, str], int]:
+    """Insert listings seen for the first time in one bulk INSERT (one already there is left alone), then read
+    back the ids of all of them: (seller id, URL) → listing id."""
+    unique = {(item.seller_id, item.url): item for item in listings}
+    if not unique:
+        return {}
+    dialect = session.get_bind().dialect
+    bulk = _BULK.get(dialect.name)
+    if bulk is None:
+        table = cast(Table, Listing.__table__)
+        bulk = _BULK[dialect.name] = BulkInsert(
+            dialect, table, _NEW_COLUMNS, ("seller_id", "url"), returning=("seller_id", "url", "id")
+        )
+    returned = bulk.execute_returning(
+        session,
+        [
+            (
+                i.seller_id,
+                i.url,
+                i.seller_sku,
+                i.title,
+                i.raw_vendor_code,
+                i.raw_gtin,
+                i.product_id,
+                i.match_method,
+                i.match_confidence,
+                i.seen_at,
+                i.seen_at,
+            )
+            for i in unique.values()
+        ],
+    )
+    ids = {(seller, url): listing_id for seller, url, listing_id in returned or ()}
+    missing = [key for key in unique if key not in ids]  # SQLite, or a listing another process created
+    return ids | _listing_ids(session, missing)
+
+
+def _listing_ids(session: Session, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    if not keys:
+        return {}
+    # Per seller, its URLs: each group is one range of the (seller_id, url) unique index.
+    by_seller: dict[int, list[str]] = {}
+    for seller, url in keys:
+        by_seller.setdefault(seller, []).append(url)
+    found = or_(*(and_(Listing.seller_id == seller, Listing.url.in_(urls)) for seller, urls in by_seller.items()))
+    rows = session.execute(select(Listing.seller_id, Listing.url, Listing.id).where(found))
+    return {(seller, url): listing_id for seller, url, listing_id in rows.tuples()}
+
+
+def upsert_listings(session: Session, listings: Sequence[ListingSeen]) -> dict[tuple[int, str], int]:
+    """Insert or refresh listings by (seller, URL) in one statement; returns (seller id, URL) → listing id."""
+    unique = {(item.seller_id, item.url): item for item in listings}
+    if not unique:
+        return {}
+    table = Listing.__table__
+    insert = dialect_insert(session, table)
+    excluded = insert.excluded
+    # A person's decision stays; so does a match when this crawl found nothing to match on (a 404, a block).
+    keep = or_(
+        table.c.match_method == MatchMethod.MANUAL,
+        and_(excluded.product_id.is_(None), table.c.product_id.is_not(None)),
+    )
+
+    def kept(column: str) -> ColumnElement[object]:
+        return case((keep, table.c[column]), else_=excluded[column])
+
+    stmt = insert.on_conflict_do_update(
+        index_elements=[table.c.seller_id, table.c.url],
+        set_={
+            "seller_sku": excluded.seller_sku,
+            "title": excluded.title,
+            "raw_vendor_code": excluded.raw_vendor_code,
+            "raw_gtin": excluded.raw_gtin,
+            "product_id": kept("product_id"),
+            "match_method": kept("match_method"),
+            "match_confidence": kept("match_confidence"),
+            "last_seen_at": case(
+                (excluded.last_seen_at > table.c.last_seen_at, excluded.last_seen_at), else_=table.c.last_seen_at
+            ),
+        },
+    ).returning(table.c.id, table.c.seller_id, table.c.url)
+    rows = [
+        {
+            "seller_id": item.seller_id,
+            "url": item.url,
+            "seller_sku": item.seller_sku,
+            "title": item.title,
+            "raw_vendor_code": item.raw_vendor_code,
+            "raw_gtin": item.raw_gtin,
+            "product_id": item.product_id,
+            "match_method": item.match_method,
+            "match_confidence": item.match_confidence,
+            "first_seen_at": item.seen_at,
+            "last_seen_at": item.seen_at,
+        }
+        for item in unique.values()
+    ]
+    return {(seller_id, url): listing_id for listing_id, seller_id, url in session.execute(stmt, rows)}
+
+
+@dataclass(frozen=True, slots=True)
+class KnownListing:
+    """A listing as stored: what a crawl compares its reading with, to skip writing what did not change."""
+
+    id: int
+    seller_sku: str | None
+    title: str | None
+    raw_vendor_code: str | None
+    raw_gtin: str | None
+    product_id: int | None
+    match_method: MatchMethod
+    match_confidence: float
+
+    def after(self, seen: ListingSeen) -> KnownListing:
+        """This listing once `seen` is upserted (by the rules of `upsert_listings`)."""
+        keep = self.match_method == MatchMethod.MANUAL or (seen.product_id is None and self.product_id is not None)
+        match = (
+            (self.product_id, self.match_method, self.match_confidence)
+            if keep
+            else (seen.product_id, seen.match_method, seen.match_confidence)
+        )
+        return KnownListing(self.id, seen.seller_sku, seen.title, seen.raw_vendor_code, seen.raw_gtin, *match)
+
+
+def new_listing(listing_id: int, seen: ListingSeen) -> KnownListing:
+    return KnownListing(
+        listing_id,
+        seen.seller_sku,
+        seen.title,
+        seen.raw_vendor_code,
+        seen.raw_gtin,
+        seen.product_id,
+        seen.match_method,
+        seen.match_confidence,
+    )
+
+
+def known_listings(session: Session, distributor_id: int) -> dict[tuple[int, str], KnownListing]:
+    """The distributor's listings keyed by (seller id, URL)."""
+    rows = session.execute(
+        select(
+            Listing.seller_id,
+            Listing.url,
+            Listing.id,
+            Listing.seller_sku,
+            Listing.title,
+            Listing.raw_vendor_code,
+            Listing.raw_gtin,
+            Listing.product_id,
+            Listing.match_method,
+            Listing.match_confidence,
+        )
+        .join(Seller, Seller.id == Listing.seller_id)
+        .where(Seller.distributor_id == distributor_id)
+    )
+    return {(r[0], r[1]): KnownListing(*r[2:]) for r in rows.tuples()}
+
+
+def touch_listings(session: Session, crawl_run_id: int) -> None:
+    """Move `last_seen_at` of the listings this run observed to their observation time (never backwards).
+
+    The store upserts only listings that changed; the others are touched here, once per run.
+    """
+    observed = (
+        select(func.max(Observation.observed_at))
+        .where(Observation.listing_id == Listing.id, Observation.crawl_run_id == crawl_run_id)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Listing)
+        .where(
+            Listing.id.in_(select(Observation.listing_id).where(Observation.crawl_run_id == crawl_run_id)),
+            Listing.last_seen_at < observed,
+        )
+        .values(last_seen_at=observed)
+        .execution_options(synchronize_session=False)
+    )

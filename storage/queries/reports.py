@@ -1,0 +1,271 @@
+"""Queries behind the violation reports: violation alerts in a period, their listings' history, RRP, stock, plans.
+
+Only observations of finished crawl runs count (see `storage.queries.observations`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import (
+    Alert,
+    CrawlRun,
+    Distributor,
+    Listing,
+    Observation,
+    Price,
+    PriceList,
+    Product,
+    RunStatus,
+    SalesPlan,
+    Seller,
+    StockState,
+)
+
+VIOLATION_RULES = ("dumping", "parallel_import")
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
+
+
+def _chunks(ids: Collection[int]) -> Iterator[list[int]]:
+    items = sorted(set(ids))
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+@dataclass(frozen=True, slots=True)
+class DistributorRow:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ViolationAlertRow:
+    """A violation alert with what it is about: listing, seller, distributor, product and evidence references."""
+
+    alert_id: int
+    rule: str
+    severity: str
+    status: str
+    fingerprint: str
+    opened_at: dt.datetime
+    last_seen_at: dt.datetime
+    resolved_at: dt.datetime | None
+    details: dict[str, Any]
+    distributor_id: int
+    listing_id: int
+    url: str
+    seller_name: str
+    seller_authorized: bool
+    product_id: int | None
+    vendor_code: str | None
+    product_name: str | None
+    category: str | None
+    evidence_html_id: int | None
+    evidence_screenshot_id: int | None
+    earlier_alerts: int  # alerts with the same fingerprint opened before this one: repeat offences
+
+
+class PricePointRow(NamedTuple):
+    listing_id: int
+    observed_at: dt.datetime
+    price: Decimal | None
+    stock: StockState
+
+
+# listing id, distributor id, product id, observed at, price, stock: plain tuples, there are hundreds of thousands
+ObservationPoint = tuple[int, int, int, dt.datetime, Decimal | None, StockState]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    id: int
+    vendor_code: str
+    name: str
+
+
+def distributors(session: Session, code: str | None = None) -> list[DistributorRow]:
+    """All distributors by name, or the one with `code` (an empty list when there is none)."""
+    query = select(Distributor.id, Distributor.code, Distributor.name).order_by(Distributor.name, Distributor.code)
+    if code is not None:
+        query = query.where(Distributor.code == code)
+    return [DistributorRow(i, c, n) for i, c, n in session.execute(query)]
+
+
+def violation_alerts(
+    session: Session,
+    distributor_ids: Collection[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    rules: Sequence[str] = VIOLATION_RULES,
+) -> list[ViolationAlertRow]:
+    """Alerts of `rules` on a listing that were open at some time in [start, end)."""
+    if not distributor_ids:
+        return []
+    earlier = aliased(Alert)
+    earlier_count = (
+        select(func.count(earlier.id))
+        .where(earlier.fingerprint == Alert.fingerprint, earlier.opened_at < Alert.opened_at)
+        .correlate(Alert)
+        .scalar_subquery()
+    )
+    distributor_id = func.coalesce(Alert.distributor_id, Seller.distributor_id)
+    product_id = func.coalesce(Alert.product_id, Listing.product_id)
+    query = (
+        select(
+            Alert.id,
+            Alert.rule,
+            Alert.severity,
+            Alert.status,
+            Alert.fingerprint,
+            Alert.opened_at,
+            Alert.last_seen_at,
+            Alert.resolved_at,
+            Alert.details,
+            distributor_id,
+            Listing.id,
+            Listing.url,
+            Seller.name,
+            Seller.authorized,
+            product_id,
+            Product.vendor_code,
+            Product.name,
+            Product.category,
+            Alert.evidence_html_id,
+            Alert.evidence_screenshot_id,
+            earlier_count,
+        )
+        .join(Listing, Listing.id == Alert.listing_id)
+        .join(Seller, Seller.id == Listing.seller_id)
+        .outerjoin(Product, Product.id == product_id)
+        .where(
+            Alert.rule.in_(rules),
+            Alert.opened_at < end,
+            Alert.last_seen_at >= start,
+            distributor_id.in_(list(distributor_ids)),
+        )
+        .order_by(Alert.id)
+    )
+    return [
+        ViolationAlertRow(
+            alert_id=r[0],
+            rule=r[1],
+            severity=r[2],
+            status=str(r[3]),
+            fingerprint=r[4],
+            opened_at=r[5],
+            last_seen_at=r[6],
+            resolved_at=r[7],
+            details=r[8] or {},
+            distributor_id=r[9],
+            listing_id=r[10],
+            url=r[11],
+            seller_name=r[12],
+            seller_authorized=r[13],
+            product_id=r[14],
+            vendor_code=r[15],
+            product_name=r[16],
+            category=r[17],
+            evidence_html_id=r[18],
+            evidence_screenshot_id=r[19],
+            earlier_alerts=r[20] or 0,
+        )
+        for r in session.execute(query)
+    ]
+
+
+def _finished_in(start: dt.datetime, end: dt.datetime) -> list[ColumnElement[bool]]:
+    return [CrawlRun.status == RunStatus.FINISHED, Observation.observed_at >= start, Observation.observed_at < end]
+
+
+def listing_history(
+    session: Session, listing_ids: Collection[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, list[PricePointRow]]:
+    """Each listing's observations in [start, end), oldest first (for listings matched to no product)."""
+    out: dict[int, list[PricePointRow]] = defaultdict(list)
+    for chunk in _chunks(listing_ids):
+        query = (
+            select(Observation.listing_id, Observation.observed_at, Observation.price, Observation.stock)
+            .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
+            .where(Observation.listing_id.in_(chunk), *_finished_in(start, end))
+            .order_by(Observation.listing_id, Observation.observed_at, Observation.id)
+        )
+        for listing_id, observed_at, price, stock in session.execute(query):
+            out[listing_id].append(PricePointRow(listing_id, observed_at, price, stock))
+    return dict(out)
+
+
+def period_observations(
+    session: Session, distributor_ids: Collection[int], start: dt.datetime, end: dt.datetime
+) -> Sequence[ObservationPoint]:
+    """Every observation of a matched listing of the distributors in [start, end), in no particular order."""
+    if not distributor_ids:
+        return []
+    query = (
+        select(
+            Observation.listing_id,
+            Seller.distributor_id,
+            Listing.product_id,
+            Observation.observed_at,
+            Observation.price,
+            Observation.stock,
+        )
+        .select_from(Observation)
+        .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
+        .join(Listing, Listing.id == Observation.listing_id)
+        .join(Seller, Seller.id == Listing.seller_id)
+        .where(
+            Seller.distributor_id.in_(list(distributor_ids)),
+            Listing.product_id.is_not(None),
+            *_finished_in(start, end),
+        )
+    )
+    # `product_id IS NOT NULL` is in the WHERE clause: the rows are ObservationPoints.
+    return cast(Sequence[ObservationPoint], session.execute(query).tuples().all())
+
+
+def rrp_history(session: Session, product_ids: Collection[int]) -> dict[int, list[tuple[dt.date, Decimal]]]:
+    """Each product's RRP by price-list version: (valid_from, rrp), oldest first; later imports win a tie."""
+    out: dict[int, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    for chunk in _chunks(product_ids):
+        query = (
+            select(Price.product_id, PriceList.valid_from, Price.rrp)
+            .join(PriceList, PriceList.id == Price.price_list_id)
+            .where(Price.product_id.in_(chunk))
+            .order_by(Price.product_id, PriceList.valid_from, PriceList.id)
+        )
+        for product_id, valid_from, rrp in session.execute(query):
+            out[product_id].append((valid_from, rrp))
+    return dict(out)
+
+
+def monthly_plans(
+    session: Session, distributor_ids: Collection[int], first_month: dt.date, last_month: dt.date
+) -> dict[tuple[int, int, dt.date], int]:
+    """Planned sales quantity per (distributor id, product id, first day of month) for months in the range."""
+    if not distributor_ids:
+        return {}
+    query = select(SalesPlan.distributor_id, SalesPlan.product_id, SalesPlan.month, SalesPlan.quantity).where(
+        SalesPlan.distributor_id.in_(list(distributor_ids)),
+        SalesPlan.month >= first_month,
+        SalesPlan.month <= last_month,
+    )
+    return {(d, p, m): q for d, p, m, q in session.execute(query)}
+
+
+def products(session: Session, product_ids: Collection[int]) -> dict[int, ProductRow]:
+    out: dict[int, ProductRow] = {}
+    for chunk in _chunks(product_ids):
+        for i, code, name in session.execute(
+            select(Product.id, Product.vendor_code, Product.name).where(Product.id.in_(chunk))
+        ):
+            out[i] = ProductRow(i, code, name)
+    return out

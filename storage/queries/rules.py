@@ -1,0 +1,502 @@
+"""Reads and the lock for the rule engine: each distributor's latest runs, the latest offer per matched listing,
+dumping violations with their history, and the alerts a rules run continues from."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    CTE,
+    Integer,
+    Numeric,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from crawler.config import DumpingRule
+from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, FLAG_PRICE_ON_REQUEST
+from storage.codes import normalize_vendor_code
+from storage.models import (
+    MONEY,
+    Alert,
+    AlertStatus,
+    CrawlRun,
+    Distributor,
+    Health,
+    Listing,
+    Observation,
+    Price,
+    PriceList,
+    Product,
+    ProductGtin,
+    RulesRun,
+    RunStatus,
+    Seller,
+    SellerKind,
+    StockState,
+    UTCDateTime,
+)
+
+# The page states it has no firm price; with a blocked page, no price can be compared with the RRP.
+PRICE_FLAGS = (FLAG_PRICE_FROM, FLAG_PRICE_CONFLICT, FLAG_PRICE_ON_REQUEST)
+NOT_FIRM_FLAGS = (*PRICE_FLAGS, FLAG_BLOCKED)
+AVAILABLE = (StockState.IN_STOCK, StockState.LOW_STOCK)
+PCT = Numeric(7, 2)
+RULES_LOCK = "pricewatch:rules-run"
+
+
+@dataclass(frozen=True)
+class DistributorRun:
+    """A distributor's latest run that ended (finished or failed), with the offers of its last ok run before."""
+
+    distributor_id: int
+    code: str
+    name: str
+    kind: SellerKind
+    region: str | None
+    run_id: int
+    status: RunStatus
+    health: Health | None
+    reason: str | None
+    offers: int
+    last_ok_offers: int | None
+
+    @property
+    def verdict(self) -> Health:
+        if self.status == RunStatus.FAILED:
+            return Health.FAILED
+        return self.health or Health.OK
+
+
+class OfferState(NamedTuple):
+    """The latest counted observation of one matched listing, with what the rules compare it with.
+
+    A named tuple: 50,000 of these are built per rules run, straight from the rows.
+    """
+
+    listing_id: int
+    product_id: int
+    distributor_id: int
+    current: bool  # read in its distributor's latest run (not left over from an earlier one)
+    observed_at: dt.datetime
+    firm_price: Decimal | None  # the price when it is comparable with the RRP
+    price_flagged: bool  # "from", "on request" or two prices: the page states it has no firm price
+    blocked: bool  # an anti-bot page: nothing is known
+    delisted: bool  # 404/410
+    currency: str | None
+    stock: StockState
+    quantity: int | None
+    markers: list[str] | None  # foreign-version phrases the spider picked up
+    url: str
+    title: str | None
+    listing_gtin: str | None
+    seller_code: str
+    seller_name: str
+    seller_authorized: bool  # as the database recorded it
+    vendor_code: str
+    product_name: str
+    category: str | None
+    rrp: Decimal | None  # in the price list in force on the observation's date
+    dealer_price: Decimal | None  # likewise
+    tolerance_pct: Decimal | None  # the dumping tolerance in force (None: a promo exempts the offer)
+    promo: str | None  # the promo in force, if any
+    threshold_price: Decimal | None  # RRP × (1 − tolerance), to the cent
+    previous_price: Decimal | None  # firm price in the distributor's previous finished run
+    last_ok_stock: StockState | None  # stock in the distributor's last ok run before its latest
+    last_in_stock_at: dt.datetime | None  # latest ok-run observation in stock (filled only when out of stock now)
+
+
+@dataclass(frozen=True)
+class Spell:
+    """How long and how often a listing has been dumping."""
+
+    since: dt.datetime  # the first of its trailing observations that all violate
+    repeat_offences: int  # its earlier violations, resolved
+
+
+def _has_flag(flags: Any, flag: str) -> ColumnElement[bool]:
+    # Flags are a JSON list of plain identifiers; its text form is the same on SQLite and PostgreSQL.
+    return cast(flags, String).like(f'%"{flag}"%')
+
+
+def firm_price(obs: Any) -> ColumnElement[Decimal | None]:
+    """The observation's price when it is a firm one, else NULL."""
+    firm = and_(obs.price.is_not(None), *(~_has_flag(obs.flags, f) for f in NOT_FIRM_FLAGS))
+    return case((firm, obs.price), else_=null())
+
+
+def _counted(run: Any) -> ColumnElement[bool]:
+    """Runs whose observations count: finished, with a verdict other than failed."""
+    return and_(run.status == RunStatus.FINISHED, or_(run.health.is_(None), run.health != Health.FAILED))
+
+
+def _latest_run(*conditions: ColumnElement[bool]) -> Subquery:
+    ranked = (
+        select(
+            CrawlRun.id,
+            CrawlRun.distributor_id,
+            func.row_number()
+            .over(partition_by=CrawlRun.distributor_id, order_by=(CrawlRun.started_at.desc(), CrawlRun.id.desc()))
+            .label("rn"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    return select(ranked.c.id, ranked.c.distributor_id).where(ranked.c.rn == 1).subquery()
+
+
+def _run_pointers() -> Subquery:
+    """Per distributor: its latest ended run, the finished run before it and the last ok run before it."""
+    current = _latest_run(CrawlRun.status != RunStatus.RUNNING)
+    not_current = CrawlRun.id.not_in(select(current.c.id))
+    previous = _latest_run(_counted(CrawlRun), not_current)
+    last_ok = _latest_run(CrawlRun.status == RunStatus.FINISHED, CrawlRun.health == Health.OK, not_current)
+    return (
+        select(
+            current.c.distributor_id,
+            current.c.id.label("run_id"),
+            previous.c.id.label("previous_run_id"),
+            last_ok.c.id.label("last_ok_run_id"),
+        )
+        .select_from(current)
+        .outerjoin(previous, previous.c.distributor_id == current.c.distributor_id)
+        .outerjoin(last_ok, last_ok.c.distributor_id == current.c.distributor_id)
+        .subquery("run_pointers")
+    )
+
+
+def latest_runs(session: Session) -> list[DistributorRun]:
+    """Every distributor that has an ended run, with that run's verdict."""
+    rp = _run_pointers()
+    last_ok = aliased(CrawlRun)
+    stmt = (
+        select(
+            Distributor.id,
+            Distributor.code,
+            Distributor.name,
+            Distributor.kind,
+            Distributor.region,
+            CrawlRun.id,
+            CrawlRun.status,
+            CrawlRun.health,
+            CrawlRun.health_reason,
+            CrawlRun.offers,
+            last_ok.offers,
+        )
+        .select_from(rp)
+        .join(Distributor, Distributor.id == rp.c.distributor_id)
+        .join(CrawlRun, CrawlRun.id == rp.c.run_id)
+        .outerjoin(last_ok, last_ok.id == rp.c.last_ok_run_id)
+        .order_by(Distributor.code)
+    )
+    return [DistributorRun(*row) for row in session.execute(stmt)]
+
+
+def _local_midnight_utc(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+
+
+def price_periods(session: Session, tz: ZoneInfo) -> CTE:
+    """Each product's prices with the UTC span each price-list version is in force for it: from local midnight
+    of its valid-from date until the next version that lists the product (open-ended for the newest)."""
+    starts_rows = [
+        select(literal(pl_id, Integer).label("id"), literal(_local_midnight_utc(day, tz), UTCDateTime()).label("at"))
+        for pl_id, day in session.execute(select(PriceList.id, PriceList.valid_from))
+    ]
+    if not starts_rows:
+        starts_rows = [select(literal(0, Integer).label("id"), literal(None, UTCDateTime()).label("at")).where(false())]
+    starts = (union_all(*starts_rows) if len(starts_rows) > 1 else starts_rows[0]).subquery("price_list_starts")
+    return (
+        select(
+            Price.product_id,
+            Price.rrp,
+            Price.dealer_price,
+            starts.c.at.label("valid_from"),
+            func.lead(starts.c.at)
+            .over(partition_by=Price.product_id, order_by=(starts.c.at, starts.c.id))
+            .label("valid_until"),
+        )
+        .join(starts, starts.c.id == Price.price_list_id)
+        .cte("price_periods")
+    )
+
+
+def _in_force(periods: Any, product_id: Any, at: Any) -> ColumnElement[bool]:
+    """Join condition: the product's price-list version in force at `at`."""
+    return and_(
+        periods.c.product_id == product_id,
+        periods.c.valid_from <= at,
+        or_(periods.c.valid_until.is_(None), at < periods.c.valid_until),
+    )
+
+
+def latest_observations() -> CTE:
+    """(listing id, observation id) of each matched listing's latest observation from a counted run.
+
+    Correlated and driven by the (listing, observed_at) index, so it reads each listing's newest rows only;
+    materialized, so the planner joins the 50k ids to observations by primary key instead of re-running it.
+    """
+    obs, run = aliased(Observation), aliased(CrawlRun)
+    latest_id = (
+        select(obs.id)
+        .join(run, run.id == obs.crawl_run_id)
+        .where(obs.listing_id == Listing.id, _counted(run))
+        .order_by(obs.observed_at.desc(), obs.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(Listing.id.label("listing_id"), latest_id.label("id"))
+        .where(Listing.product_id.is_not(None))
+        .cte("latest")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[OfferState]:
+    """The latest counted observation of every matched listing, joined to what the rules compare it with: the
+    price list and the dumping tolerance in force on its date, its distributor's previous and last ok runs."""
+    periods = price_periods(session, tz)
+    latest = latest_observations()
+    rp = _run_pointers()
+    obs, prev, ok, hist = (aliased(Observation) for _ in range(4))
+    previous_price = (
+        select(firm_price(prev))
+        .where(prev.listing_id == obs.listing_id, prev.crawl_run_id == rp.c.previous_run_id)
+        .scalar_subquery()
+    )
+    last_ok_stock = (
+        select(ok.stock)
+        .where(ok.listing_id == obs.listing_id, ok.crawl_run_id == rp.c.last_ok_run_id)
+        .scalar_subquery()
+    )
+    last_in_stock = (
+        select(func.max(hist.observed_at))
+        .join(CrawlRun, CrawlRun.id == hist.crawl_run_id)
+        .where(
+            hist.listing_id == obs.listing_id,
+            hist.stock.in_(AVAILABLE),
+            CrawlRun.status == RunStatus.FINISHED,
+            CrawlRun.health == Health.OK,
+        )
+        .scalar_subquery()
+    )
+    tolerance, promo = _tolerance(
+        dumping,
+        tz,
+        at=obs.observed_at,
+        distributor=Distributor.code,
+        vendor_code=Product.vendor_code_norm,
+        category=Product.category,
+    )
+    stmt = (
+        select(
+            Listing.id.label("listing_id"),
+            Listing.product_id.label("product_id"),
+            Seller.distributor_id.label("distributor_id"),
+            func.coalesce(obs.crawl_run_id == rp.c.run_id, false()).label("current"),
+            obs.observed_at.label("observed_at"),
+            firm_price(obs).label("firm_price"),
+            or_(*(_has_flag(obs.flags, f) for f in PRICE_FLAGS)).label("price_flagged"),
+            _has_flag(obs.flags, FLAG_BLOCKED).label("blocked"),
+            _has_flag(obs.flags, FLAG_NOT_FOUND).label("delisted"),
+            obs.currency.label("currency"),
+            obs.stock.label("stock"),
+            obs.quantity.label("quantity"),
+            # Decoded only where present: most offers carry no markers.
+            case((cast(obs.details, String).like('%"markers"%'), obs.details["markers"]), else_=null()).label(
+                "markers"
+            ),
+            Listing.url.label("url"),
+            Listing.title.label("title"),
+            Listing.raw_gtin.label("listing_gtin"),
+            Seller.code.label("seller_code"),
+            Seller.name.label("seller_name"),
+            Seller.authorized.label("seller_authorized"),
+            Product.vendor_code.label("vendor_code"),
+            Product.name.label("product_name"),
+            Product.category.label("category"),
+            periods.c.rrp.label("rrp"),
+            periods.c.dealer_price.label("dealer_price"),
+            tolerance.label("tolerance_pct"),
+            promo.label("promo"),
+            _threshold(periods.c.rrp, tolerance).label("threshold_price"),
+            previous_price.label("previous_price"),
+            last_ok_stock.label("last_ok_stock"),
+            case((obs.stock == StockState.OUT_OF_STOCK, last_in_stock), else_=null()).label("last_in_stock_at"),
+        )
+        .select_from(latest)
+        .join(obs, obs.id == latest.c.id)
+        .join(Listing, Listing.id == latest.c.listing_id)
+        .join(Seller, Seller.id == Listing.seller_id)
+        .join(Distributor, Distributor.id == Seller.distributor_id)
+        .join(Product, Product.id == Listing.product_id)
+        .outerjoin(rp, rp.c.distributor_id == Seller.distributor_id)
+        .outerjoin(periods, _in_force(periods, Listing.product_id, obs.observed_at))
+    )
+    if list(stmt.selected_columns.keys()) != list(OfferState._fields):
+        raise AssertionError("latest_offers: the selected columns must be OfferState's fields, in order")
+    # Core execution: the ORM's row loading is not needed for plain columns.
+    return [OfferState._make(row) for row in session.connection().execute(stmt).all()]
+
+
+def product_gtins(session: Session) -> dict[int, frozenset[str]]:
+    """Each catalog product's GTIN-14s."""
+    found: dict[int, set[str]] = {}
+    for product_id, gtin in session.execute(select(ProductGtin.product_id, ProductGtin.gtin)):
+        found.setdefault(product_id, set()).add(gtin)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def _tolerance(
+    rule: DumpingRule, tz: ZoneInfo, *, at: Any, distributor: Any, vendor_code: Any, category: Any
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The tolerance in force (NULL: exempt by a promo) and the promo's name, as SQL.
+
+    A promo window in force wins; then the most specific override: distributor, vendor code, category.
+    """
+    tolerance: list[tuple[ColumnElement[bool], Any]] = []
+    promo_names: list[tuple[ColumnElement[bool], Any]] = []
+    for promo in rule.promos:
+        window = [at >= _local_midnight_utc(promo.start, tz), at < _local_midnight_utc(promo.end, tz) + _DAY]
+        if promo.vendor_codes:
+            window.append(vendor_code.in_([normalize_vendor_code(v) for v in promo.vendor_codes]))
+        if promo.categories:
+            window.append(category.in_(promo.categories))
+        if promo.distributors:
+            window.append(distributor.in_(promo.distributors))
+        applies = and_(*window)
+        pct = null() if promo.tolerance_pct is None else literal(promo.tolerance_pct, PCT)
+        tolerance.append((applies, pct))
+        promo_names.append((applies, literal(promo.name, String)))
+    tolerance += [(distributor == code, literal(pct, PCT)) for code, pct in rule.by_distributor.items()]
+    tolerance += [
+        (vendor_code == normalize_vendor_code(code), literal(pct, PCT)) for code, pct in rule.by_vendor_code.items()
+    ]
+    tolerance += [(category == name, literal(pct, PCT)) for name, pct in rule.by_category.items()]
+    default = literal(rule.tolerance_pct, PCT)
+    tol_expr = case(*tolerance, else_=default) if tolerance else default
+    promo_expr = case(*promo_names, else_=null()) if promo_names else null()
+    return type_coerce(tol_expr, PCT), type_coerce(promo_expr, String)
+
+
+_DAY = dt.timedelta(days=1)
+
+
+def _threshold(rrp: Any, tolerance: Any) -> ColumnElement[Any]:
+    # Rounded to money so that the comparison with a stored price is exact on SQLite's floats too.
+    return type_coerce(func.round(rrp * (100 - tolerance) / 100, 2), MONEY)
+
+
+SPELL_CHUNK = 5_000  # listings per statement: well under both databases' limits on bound parameters
+
+
+def dumping_spells(
+    session: Session, rule: DumpingRule, tz: ZoneInfo, listing_ids: Sequence[int], alert_rule: str
+) -> dict[int, Spell]:
+    """For listings dumping now: since when (back through their counted history, against the RRP and tolerance
+    in force on each observation's date) and how many earlier `alert_rule` alerts on them were resolved.
+
+    Observations without a firm price neither extend nor break a spell.
+    """
+    periods = price_periods(session, tz)
+    spells: dict[int, Spell] = {}
+    for start in range(0, len(listing_ids), SPELL_CHUNK):
+        chunk = list(listing_ids[start : start + SPELL_CHUNK])
+        hist = aliased(Observation)
+        price = firm_price(hist)
+        tolerance, _ = _tolerance(
+            rule,
+            tz,
+            at=hist.observed_at,
+            distributor=Distributor.code,
+            vendor_code=Product.vendor_code_norm,
+            category=Product.category,
+        )
+        history = (
+            select(
+                hist.listing_id,
+                hist.observed_at,
+                case((price < _threshold(periods.c.rrp, tolerance), 1), else_=0).label("violating"),
+            )
+            .join(Listing, Listing.id == hist.listing_id)
+            .join(Seller, Seller.id == Listing.seller_id)
+            .join(Distributor, Distributor.id == Seller.distributor_id)
+            .join(Product, Product.id == Listing.product_id)
+            .join(CrawlRun, CrawlRun.id == hist.crawl_run_id)
+            .outerjoin(periods, _in_force(periods, Listing.product_id, hist.observed_at))
+            .where(hist.listing_id.in_(chunk), _counted(CrawlRun), price.is_not(None))
+            .cte("history")
+        )
+        last_clear = (
+            select(history.c.listing_id, func.max(history.c.observed_at).label("at"))
+            .where(history.c.violating == 0)
+            .group_by(history.c.listing_id)
+            .subquery("last_clear")
+        )
+        since = (
+            select(history.c.listing_id, func.min(history.c.observed_at).label("since"))
+            .outerjoin(last_clear, last_clear.c.listing_id == history.c.listing_id)
+            .where(or_(last_clear.c.at.is_(None), history.c.observed_at > last_clear.c.at))
+            .group_by(history.c.listing_id)
+            .subquery("since")
+        )
+        repeats = (
+            select(Alert.listing_id, func.count().label("n"))
+            .where(Alert.rule == alert_rule, Alert.status == AlertStatus.RESOLVED, Alert.listing_id.in_(chunk))
+            .group_by(Alert.listing_id)
+            .subquery("repeats")
+        )
+        stmt = select(since.c.listing_id, since.c.since, func.coalesce(repeats.c.n, 0)).outerjoin(
+            repeats, repeats.c.listing_id == since.c.listing_id
+        )
+        spells.update({listing_id: Spell(at, n) for listing_id, at, n in session.execute(stmt).tuples()})
+    return spells
+
+
+def begin_rules_run(session: Session) -> None:
+    """Serialize rules runs; must be the first statement of the session's transaction.
+
+    PostgreSQL: a transaction-level advisory lock; no JIT (it costs more than it saves on these queries) and
+    times sent in UTC (the driver reads those fastest). SQLite: BEGIN IMMEDIATE takes the write lock up front, so
+    a second run waits (busy timeout) until the first commits, and then sees its alerts.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(RULES_LOCK.encode()).digest()[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
+    else:
+        session.execute(text("BEGIN IMMEDIATE"))
+
+
+def open_alerts(session: Session) -> list[Alert]:
+    return list(session.scalars(select(Alert).where(Alert.status == AlertStatus.OPEN)))
+
+
+def last_evaluated_runs(session: Session) -> dict[int, int]:
+    """{distributor id: crawl run id} the latest finished rules run evaluated; empty before the first."""
+    evaluated = session.scalar(
+        select(RulesRun.evaluated_runs).where(RulesRun.finished_at.is_not(None)).order_by(RulesRun.id.desc()).limit(1)
+    )
+    return {int(k): int(v) for k, v in (evaluated or {}).items()}

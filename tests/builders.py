@@ -1,0 +1,201 @@
+"""Test data written through the storage layer the way the catalog import and a crawl write it.
+
+    world = World(engine, config)              # distributors and sellers synced from the config
+    tl1 = world.product("TL-1001", category="Обогреватели", gtins=["4607123010017"])
+    world.price_list(dt.date(2026, 3, 1), {"TL-1001": "10000"})           # RRP (dealer price: a pair)
+    run = world.crawl("shop", day(1), [Seen("TL-1001", price="9000")])    # one finished, ok crawl run
+
+A `Seen` is one offer as the store pipeline receives it: matched to a catalog vendor code (or to nothing),
+with the price, stock, flags and markers a correct crawler reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine
+
+from crawler.config import Config, parse_config
+from storage.catalog_import import import_catalog
+from storage.codes import normalize_gtin, normalize_vendor_code
+from storage.engine import session_scope
+from storage.models import Health, MatchMethod, RunStatus, StockState
+from storage.queries import catalog
+from storage.queries.crawl_runs import finish_run, start_run
+from storage.queries.listings import ListingSeen, SellerSeen, add_sellers, distributor_id, seller_ids, upsert_listings
+from storage.queries.observations import ObservationRow, insert_observations
+from storage.queries.sellers import sync_distributors
+
+START = dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC)  # 08:00 in Moscow
+
+
+def day(n: int, hours: float = 0) -> dt.datetime:
+    """The crawl time of day `n` (1-based): 08:00 Moscow time plus `hours`."""
+    return START + dt.timedelta(days=n - 1, hours=hours)
+
+
+def config_yaml(data: Mapping[str, Any]) -> str:
+    """The config file for a dict of its sections; distributors need only `code` (and what differs)."""
+    full = dict(data)
+    full["distributors"] = [
+        {"name": d["code"].title(), "start_urls": [f"https://{d['code']}.test/"], **d} for d in data["distributors"]
+    ]
+    return yaml.safe_dump(full, allow_unicode=True)
+
+
+def make_config(data: Mapping[str, Any]) -> Config:
+    return parse_config(config_yaml(data), "test-config")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One offer a crawl read. `vendor_code` is the catalog product it matched (None: not the brand's)."""
+
+    vendor_code: str | None
+    price: str | None = None
+    stock: StockState = StockState.IN_STOCK
+    quantity: int | None = None
+    seller: str | None = None  # a marketplace's seller id; a shop's own offers leave it empty
+    seller_name: str | None = None
+    url: str | None = None  # default: one page per product (and seller)
+    title: str | None = None
+    gtin: str | None = None
+    flags: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    currency: str | None = "RUB"
+
+
+class World:
+    def __init__(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.config = config
+        self.products: dict[str, int] = {}
+        with session_scope(engine) as session:
+            self.distributors = sync_distributors(session, config)
+
+    def product(
+        self, vendor_code: str, *, name: str | None = None, category: str | None = None, gtins: Iterable[str] = ()
+    ) -> int:
+        with session_scope(self.engine) as session:
+            (product_id,) = catalog.insert_products(
+                session,
+                [
+                    {
+                        "vendor_code": vendor_code,
+                        "vendor_code_norm": normalize_vendor_code(vendor_code),
+                        "name": name or f"Термолайн {vendor_code}",
+                        "category": category,
+                        "brand": "Termoline",
+                    }
+                ],
+            )
+            catalog.insert_gtins(session, [{"gtin": normalize_gtin(g), "product_id": product_id} for g in gtins])
+        self.products[vendor_code] = product_id
+        return product_id
+
+    def import_catalog(self, path: Path, valid_from: dt.date) -> None:
+        """A price-list file through the catalog import, as `pricewatch catalog import` loads it."""
+        with session_scope(self.engine) as session:
+            import_catalog(session, path, valid_from=valid_from)
+            self.products.update({p.vendor_code: p.id for p in catalog.products_by_code(session).values()})
+
+    def price_list(self, valid_from: dt.date, prices: Mapping[str, str | tuple[str, str]]) -> int:
+        """A price-list version: vendor code → RRP, or (RRP, dealer price)."""
+        with session_scope(self.engine) as session:
+            price_list = catalog.add_price_list(
+                session,
+                name=f"prices {valid_from}",
+                valid_from=valid_from,
+                source_file="test",
+                sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+                row_count=len(prices),
+            )
+            rows = []
+            for code, value in prices.items():
+                rrp, dealer = value if isinstance(value, tuple) else (value, None)
+                rows.append(
+                    {
+                        "price_list_id": price_list.id,
+                        "product_id": self.products[code],
+                        "rrp": Decimal(rrp),
+                        "map_price": None,
+                        "dealer_price": Decimal(dealer) if dealer is not None else None,
+                    }
+                )
+            catalog.insert_prices(session, rows)
+            return price_list.id
+
+    def crawl(
+        self,
+        distributor: str,
+        at: dt.datetime,
+        offers: Iterable[Seen],
+        *,
+        health: Health = Health.OK,
+        reason: str | None = None,
+        status: RunStatus = RunStatus.FINISHED,
+    ) -> int:
+        """One crawl run of `distributor` at `at` that stored `offers` and ended with `status` and `health`."""
+        offers = list(offers)
+        with session_scope(self.engine) as session:
+            d_id = distributor_id(session, distributor)
+            assert d_id is not None, f"{distributor} is not in the config"
+            run = start_run(session, f"{distributor}-{uuid.uuid4().hex}", d_id, pid=0, host="test")
+            run.started_at = at
+            known = seller_ids(session, d_id)
+            new = {o.seller: SellerSeen(o.seller, o.seller_name or o.seller, False) for o in offers if o.seller}
+            known.update(add_sellers(session, d_id, [s for code, s in new.items() if code not in known]))
+            listings = [self._listing(known[o.seller or distributor], o, at) for o in offers]
+            ids = upsert_listings(session, listings)
+            rows = [
+                ObservationRow(
+                    listing_id=ids[(listing.seller_id, listing.url)],
+                    observed_at=at,
+                    price=Decimal(o.price) if o.price is not None else None,
+                    currency=o.currency if o.price is not None else None,
+                    old_price=None,
+                    stock=o.stock,
+                    quantity=o.quantity,
+                    http_status=404 if "not_found" in o.flags else 200,
+                    flags=list(o.flags),
+                    details={k: v for k, v in {"title": o.title, "markers": list(o.markers)}.items() if v},
+                )
+                for listing, o in zip(listings, offers, strict=True)
+            ]
+            insert_observations(session, run.id, rows)
+            finish_run(
+                session,
+                run.id,
+                status=status,
+                health=Health.FAILED if status == RunStatus.FAILED else health,
+                reason=reason or health.value,
+                pages=len(offers),
+                offers=len(offers),
+                errors=0,
+                stats={},
+            )
+            run.finished_at = at + dt.timedelta(minutes=30)
+            return run.id
+
+    def _listing(self, seller_id: int, offer: Seen, at: dt.datetime) -> ListingSeen:
+        code = offer.vendor_code
+        return ListingSeen(
+            seller_id=seller_id,
+            url=offer.url or f"https://shop.test/{code or 'other'}/{offer.seller or ''}",
+            seller_sku=None,
+            title=offer.title or (f"Термолайн {code}" if code else "Чужой товар"),
+            raw_vendor_code=code,
+            raw_gtin=normalize_gtin(offer.gtin) if offer.gtin else None,
+            product_id=self.products[code] if code else None,
+            match_method=MatchMethod.VENDOR_CODE if code else MatchMethod.NONE,
+            match_confidence=1.0 if code else 0.0,
+            seen_at=at,
+        )

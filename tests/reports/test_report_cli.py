@@ -1,0 +1,86 @@
+"""`pricewatch report violations` and `pricewatch evidence prune` as a person runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import yaml
+
+from crawler.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def cli_args(sqlite_scenario: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    config = tmp_path / "pricewatch.yaml"
+    config.write_text(yaml.safe_dump(sqlite_scenario.config.model_dump(mode="json"), allow_unicode=True))
+    return ["--config", str(config), "--db", str(sqlite_scenario.engine.url)]
+
+
+def test_writes_the_report_in_the_format_of_the_file_name(
+    cli_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "march.xlsx"
+    code, stdout, err = _run(
+        capsys, "report", "violations", "--out", str(out), "--from", "2026-03-01", "--to", "2026-03-10", *cli_args
+    )
+    assert (code, err) == (0, "")
+    assert stdout.startswith(f"{out}: 4 violations")
+    assert openpyxl.load_workbook(out).sheetnames[0] == "Сводка"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-02-30"], "error: --from: expected a date as YYYY-MM-DD, got '2026-02-30'"),
+        (["--from", "2026-03-10", "--to", "2026-03-01"], "error: --from 2026-03-10 is after --to 2026-03-01"),
+        (["--distributor", "nope"], "error: --distributor: no distributor 'nope' in the database (known: market,"),
+        (["--format", "pdf", "--out", "/nonexistent/r.pdf"], "error: --out /nonexistent/r.pdf: folder /nonexistent"),
+    ],
+)
+def test_mistakes_end_in_one_line_and_exit_2(
+    cli_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    out = ["--out", str(tmp_path / "r.csv")] if "--out" not in args else []
+    code, _, err = _run(capsys, "report", "violations", *out, *args, *cli_args)
+    assert code == 2
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_evidence_prune_reports_what_it_deleted(cli_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = _run(capsys, "evidence", "prune", "--format", "json", *cli_args)
+    assert code == 0
+    # The scenario's evidence is from March 2026 and held by no open alert: past 30 days it all goes.
+    assert json.loads(stdout) == [{"records": 2, "files": 2}]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "pdf", "csv"])
+def test_an_empty_database_gives_an_empty_report(
+    blank_scenario: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    config = tmp_path / "pricewatch.yaml"
+    config.write_text(yaml.safe_dump(blank_scenario.config.model_dump(mode="json"), allow_unicode=True))
+    out = tmp_path / f"empty.{fmt}"
+    args = ["--config", str(config), "--db", str(blank_scenario.engine.url)]
+    code, stdout, err = _run(capsys, "report", "violations", "--out", str(out), *args)
+    assert (code, err) == (0, "")
+    assert stdout.startswith(f"{out}: 0 violations, 0 distributors")
+    assert out.stat().st_size > 0
