@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -101,7 +102,9 @@ class _Flow:
 
         with session_scope(self.engine) as session:
             sync_distributors(session, self.config)
-            stale = mark_stale_runs_failed(session)
+            # A crawl may run up to its time limit; only past that (or with its process gone) is it stale.
+            limit = dt.timedelta(minutes=self.config.schedule.crawl_time_limit_minutes + 10)
+            stale = mark_stale_runs_failed(session, max_age=limit)
         return f"{len(stale)} stale crawl runs marked failed" if stale else "distributors in sync"
 
     def crawl(self, codes: Sequence[str], on_progress: Callable[[CrawlProgress], None] | None) -> str:
@@ -144,7 +147,7 @@ class _Flow:
 
         captures = capture_for_new_alerts(self.engine, self.config)
         pruned = prune_evidence(self.engine, self.config)
-        return f"{len(captures)} pages captured; {pruned}"
+        return f"{len(captures)} pages captured; {pruned.files} old evidence files pruned"
 
     def deliver(self) -> str:
         from notify.outbox import flush
