@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from storage.models import Distributor, Seller, SellerKind
+from storage.queries.upsert import dialect_insert
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,21 @@ def sync_distributors(session: Session, config: Config) -> dict[str, int]:
     sellers a crawl discovered are kept. Distributors gone from the config stay (their history stays).
     Returns distributor code → id.
     """
+    # Insert-if-missing first: crawls starting together on a fresh database must not collide on the codes.
+    if config.distributors:
+        session.execute(
+            dialect_insert(session, Distributor)
+            .values(
+                [
+                    {"code": d.code, "name": d.name, "kind": SellerKind(d.kind), "authorized": d.authorized}
+                    for d in config.distributors
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["code"])
+        )
     existing = {d.code: d for d in session.scalars(select(Distributor))}
     for conf in config.distributors:
-        row = existing.get(conf.code)
-        if row is None:
-            row = existing[conf.code] = Distributor(code=conf.code)
-            session.add(row)
+        row = existing[conf.code]
         row.name = conf.name
         row.kind = SellerKind(conf.kind)
         row.region = conf.region
@@ -53,12 +63,14 @@ def sync_distributors(session: Session, config: Config) -> dict[str, int]:
 
 
 def _sync_sellers(session: Session, distributor_id: int, wanted: list[_SellerSpec]) -> None:
+    session.execute(
+        dialect_insert(session, Seller)
+        .values([{"distributor_id": distributor_id, "code": w.code, "name": w.name} for w in wanted])
+        .on_conflict_do_nothing(index_elements=["distributor_id", "code"])
+    )
     rows = {s.code: s for s in session.scalars(select(Seller).where(Seller.distributor_id == distributor_id))}
     for spec in wanted:
-        row = rows.get(spec.code)
-        if row is None:
-            row = rows[spec.code] = Seller(distributor_id=distributor_id, code=spec.code)
-            session.add(row)
+        row = rows[spec.code]
         row.name = spec.name
         row.legal_name = spec.legal_name
         row.tax_id = spec.tax_id
