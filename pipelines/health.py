@@ -57,8 +57,9 @@ def judge(
 ) -> Verdict:
     """Judge one run from its stats, the offers of the distributor's last `ok` run, and its canary.
 
-    failed: the site could not be reached at all; degraded: too few offers against the last good run, too many
-    product pages without a price, no product pages at all, or the canary's known price/stock not read back.
+    failed: the site could not be reached at all; degraded: every response blocked (then that alone is said), too
+    few offers against the last good run, too many product pages without a price, no product pages at all, or the
+    canary's known price/stock not read back.
     """
 
     def count(key: str) -> int:
@@ -71,9 +72,10 @@ def judge(
     if responses == 0:
         return Verdict(Health.FAILED, f"the site could not be reached: no response, {errors} requests failed")
 
-    problems: list[str] = []
     if blocked and blocked >= responses:
-        problems.append(f"all {responses} responses were blocked (anti-bot page, captcha or 403)")
+        # The few offers, the missing prices and the unread canary all follow from the block: no layout changed.
+        return Verdict(Health.DEGRADED, f"all {responses} responses were blocked (anti-bot page, captcha or 403)")
+    problems: list[str] = []
     if pages == 0 and offers == 0:
         problems.append("no product pages were found, so the site's layout has probably changed")
     if last_good and offers < thresholds.min_offer_share * last_good:

@@ -121,8 +121,8 @@ class OfferState(NamedTuple):
     tolerance_pct: Decimal | None  # the dumping tolerance in force (None: a promo exempts the offer)
     promo: str | None  # the promo in force, if any
     threshold_price: Decimal | None  # RRP × (1 − tolerance), to the cent
-    previous_price: Decimal | None  # firm price in the distributor's previous finished run
-    last_ok_stock: StockState | None  # stock in the distributor's last ok run before its latest
+    previous_price: Decimal | None  # firm price in the distributor's previous finished run the rules evaluated
+    last_ok_stock: StockState | None  # stock in the distributor's last ok run before its latest (evaluated ones)
     last_in_stock_at: dt.datetime | None  # latest ok-run observation in stock (filled only when out of stock now)
 
 
@@ -165,12 +165,35 @@ def _latest_run(*conditions: ColumnElement[bool]) -> Subquery:
     return select(ranked.c.id, ranked.c.distributor_id).where(ranked.c.rn == 1).subquery()
 
 
-def _run_pointers() -> Subquery:
-    """Per distributor: its latest ended run, the finished run before it and the last ok run before it."""
+def _unevaluated_runs(session: Session) -> list[int]:
+    """Ended runs newer than the one the last rules run evaluated for their distributor.
+
+    Crawls nobody evaluated (a daily run killed before its rules, a manual crawl) must not become the run the
+    rules compare with: a change between the last evaluated run and now would never be seen.
+    """
+    evaluated = last_evaluated_runs(session)
+    if not evaluated:
+        return []
+    rows = session.execute(
+        select(CrawlRun.id, CrawlRun.distributor_id, CrawlRun.started_at).where(CrawlRun.status != RunStatus.RUNNING)
+    ).all()
+    order = {run_id: (started_at, run_id) for run_id, _, started_at in rows}
+    return [
+        run_id
+        for run_id, distributor_id, started_at in rows
+        if (seen := evaluated.get(distributor_id)) in order and (started_at, run_id) > order[seen]
+    ]
+
+
+def _run_pointers(session: Session) -> Subquery:
+    """Per distributor: its latest ended run, and the finished run and the last ok run before it among those the
+    rules have evaluated (see `_unevaluated_runs`)."""
     current = _latest_run(CrawlRun.status != RunStatus.RUNNING)
-    not_current = CrawlRun.id.not_in(select(current.c.id))
-    previous = _latest_run(_counted(CrawlRun), not_current)
-    last_ok = _latest_run(CrawlRun.status == RunStatus.FINISHED, CrawlRun.health == Health.OK, not_current)
+    earlier = [CrawlRun.id.not_in(select(current.c.id))]
+    if unevaluated := _unevaluated_runs(session):
+        earlier.append(CrawlRun.id.not_in(unevaluated))
+    previous = _latest_run(_counted(CrawlRun), *earlier)
+    last_ok = _latest_run(CrawlRun.status == RunStatus.FINISHED, CrawlRun.health == Health.OK, *earlier)
     return (
         select(
             current.c.distributor_id,
@@ -187,7 +210,7 @@ def _run_pointers() -> Subquery:
 
 def latest_runs(session: Session) -> list[DistributorRun]:
     """Every distributor that has an ended run, with that run's verdict."""
-    rp = _run_pointers()
+    rp = _run_pointers(session)
     last_ok = aliased(CrawlRun)
     stmt = (
         select(
@@ -278,7 +301,7 @@ def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[
     price list and the dumping tolerance in force on its date, its distributor's previous and last ok runs."""
     periods = price_periods(session, tz)
     latest = latest_observations()
-    rp = _run_pointers()
+    rp = _run_pointers(session)
     obs, prev, ok, hist = (aliased(Observation) for _ in range(4))
     previous_price = (
         select(firm_price(prev))

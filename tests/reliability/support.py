@@ -50,14 +50,13 @@ def quick_config(
     timeout: float = 2,
     name: str = "pilot-quick.yaml",
 ) -> Path:
-    """pilot.yaml as a test needs it: `timeout` s page timeouts and one retry (fault modes fail fast), the Chromium
-    wait cut to 5 s, evidence under `folder`, only the `enabled` distributors (all by default), `notify` keys
-    replaced (e.g. `{"telegram": {...}}`)."""
+    """pilot.yaml as a test needs it: `timeout` s page timeouts and one retry (fault modes fail fast), evidence under
+    `folder`, only the `enabled` distributors (all by default), `notify` keys replaced (e.g. `{"telegram": {...}}`).
+    """
     data = yaml.safe_load(PILOT_YAML.read_text(encoding="utf-8"))
     wanted = set(enabled) if enabled is not None else None
     for distributor in data["distributors"]:
         distributor["politeness"].update(timeout=timeout, retries=1)
-        distributor.setdefault("playwright", {})["timeout"] = 5
         if wanted is not None:
             distributor["enabled"] = distributor["code"] in wanted
     data["evidence"]["dir"] = str(folder / "evidence")
