@@ -2,8 +2,9 @@
 
 Both crawl the generated shop (techsnab markup) from its sitemap in a process of their own, with the settings
 `pilot.yaml` gives techsnab (concurrency raised to 16, no delay). The bare spider reads one CSS selector per
-page; ours reads every field, parses price and stock, normalizes and writes JSON lines to /dev/null. Rates
-come from Scrapy's own stats (responses / crawl seconds). Rounds alternate, the best of each counts.
+page; ours reads every field, parses price and stock, normalizes and writes JSON lines to /dev/null. Both
+processes tune the garbage collector the same way (crawler.crawl_process.tune_gc). Rates come from Scrapy's
+own stats (responses / crawl seconds). Rounds alternate, the best of each counts.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The crawl process's line to its parent: JSON lines with progress, offers (with --output) and the final stats.
 
-Events, one JSON object per line: `{"event": "progress", "pages", "offers", "errors"}` at most every
+Events, one JSON object per line: `{"event": "progress", "pages", "offers", "errors"}` every
 `PROGRESS_INTERVAL` seconds, `{"event": "offer", "offer": {...}}` per offer that passed the pipelines (only with
-PRICEWATCH_OUTPUT), and `{"event": "done", "reason", "pages", "offers", "errors", "health", "stats"}` at the end.
+--output: OUTPUT_PIPELINES end in OfferOutputPipeline), and `{"event": "done", "reason", "pages", "offers",
+"errors", "health", "stats"}` at the end.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime as dt
 import enum
 import json
 import os
-import time
 from decimal import Decimal
 from typing import IO, Any, Self
 
@@ -20,6 +20,8 @@ from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
+from twisted.internet.task import LoopingCall
 
 from pipelines.health import STAT_ERRORS, STAT_HEALTH, STAT_OFFERS, STAT_RESPONSES
 
@@ -49,16 +51,17 @@ def dumps(event: dict[str, Any]) -> str:
 
 
 class ChannelExtension:
-    """Writes the events to the file descriptor PRICEWATCH_CHANNEL_FD; absent that setting, does nothing."""
+    """Writes the events to the file descriptor PRICEWATCH_CHANNEL_FD; absent that setting, does nothing.
 
-    def __init__(self, crawler: Crawler, stream: IO[str], output: bool) -> None:
+    Progress comes from a timer, and offers from `OfferOutputPipeline`: no signal handler runs per page or item.
+    """
+
+    def __init__(self, crawler: Crawler, stream: IO[str]) -> None:
         self.crawler = crawler
         self.stream = stream
-        self.output = output
-        self.last_progress = 0.0
         self.reason: str | None = None
-        crawler.signals.connect(self.progress, signal=signals.response_received)
-        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        self.timer: AsyncioLoopingCall | LoopingCall | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         # After every spider_closed handler: the store pipeline judges the run's health in its own.
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
@@ -68,11 +71,14 @@ class ChannelExtension:
         fd = crawler.settings.getint("PRICEWATCH_CHANNEL_FD", -1)
         if fd < 0:
             raise NotConfigured  # a crawl started without a parent (scrapy crawl, Scrapyd)
-        stream = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
-        return cls(crawler, stream, crawler.settings.getbool("PRICEWATCH_OUTPUT"))
+        # Block-buffered: offers go out in chunks, flushed with every progress event.
+        return cls(crawler, os.fdopen(fd, "w", encoding="utf-8"))
 
     def send(self, event: dict[str, Any]) -> None:
         self.stream.write(dumps(event) + "\n")
+
+    def send_offer(self, offer: dict[str, Any]) -> None:
+        self.stream.write(f"{OFFER_PREFIX}{dumps(offer)}}}\n")
 
     def counts(self) -> dict[str, int]:
         assert self.crawler.stats is not None
@@ -83,21 +89,18 @@ class ChannelExtension:
             "errors": int(stats.get_value(STAT_ERRORS, 0)),
         }
 
-    def progress(self, *_: Any, force: bool = False, **__: Any) -> None:
-        now = time.monotonic()
-        if force or now - self.last_progress >= PROGRESS_INTERVAL:
-            self.last_progress = now
-            self.send({"event": "progress", **self.counts()})
+    def progress(self) -> None:
+        self.send({"event": "progress", **self.counts()})
+        self.stream.flush()
 
-    def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
-        if self.output:
-            # A RawOffer's fields are plain values already: no deep copy needed to serialize it.
-            offer = vars(item) if dataclasses.is_dataclass(item) else ItemAdapter(item).asdict()
-            self.stream.write(f"{OFFER_PREFIX}{dumps(offer)}}}\n")
-        self.progress()
+    def spider_opened(self, spider: Spider) -> None:
+        self.timer = create_looping_call(self.progress)
+        self.timer.start(PROGRESS_INTERVAL)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.reason = reason
+        if self.timer is not None and self.timer.running:
+            self.timer.stop()
 
     def engine_stopped(self) -> None:
         assert self.crawler.stats is not None
@@ -112,3 +115,22 @@ class ChannelExtension:
             }
         )
         self.stream.flush()
+
+
+class OfferOutputPipeline:
+    """The last pipeline with --output (OUTPUT_PIPELINES): each offer to the parent as it passed the others."""
+
+    def __init__(self, channel: ChannelExtension) -> None:
+        self.channel = channel
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        channel = next((e for e in crawler.extensions.middlewares if isinstance(e, ChannelExtension)), None)
+        if channel is None:
+            raise NotConfigured  # no parent to send offers to
+        return cls(channel)
+
+    def process_item(self, item: Any) -> Any:
+        # A RawOffer's fields are plain values already: no deep copy needed to serialize it.
+        self.channel.send_offer(vars(item) if dataclasses.is_dataclass(item) else ItemAdapter(item).asdict())
+        return item

@@ -47,7 +47,6 @@ def job_settings(
         "PRICEWATCH_RUN_KEY": run_key,
         "PRICEWATCH_DB_URL": db_url,
         "PRICEWATCH_STORE": store,
-        "PRICEWATCH_OUTPUT": not store,
         "PRICEWATCH_LIMIT": limit,
         "PRICEWATCH_DAILY_RUN_ID": daily_run_id,
     }

@@ -8,7 +8,9 @@ two different visible prices give no price, and a page without a readable price 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from cssselect import SelectorError
 from lxml import etree
 from parsel import css2xpath
+from scrapy.http import TextResponse
 
 from crawler.config import Distributor, Selectors
 from crawler.errors import UserError
@@ -26,7 +29,7 @@ from crawler.items import (
     FLAG_STRUCTURED_MISMATCH,
     RawOffer,
 )
-from crawler.parsing.prices import currency_code, parse_price, parse_prices_consistent
+from crawler.parsing.prices import ParsedPrice, currency_code, parse_price, parse_prices_consistent
 from crawler.parsing.stock import parse_stock
 from crawler.parsing.structured import StructuredOffer, StructuredProduct
 from crawler.parsing.text import normalize_space
@@ -34,6 +37,11 @@ from storage.models import StockState
 
 _XPATH_PREFIX = "xpath:"
 _NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
+# parsel's translation of a class selector `.x`: a predicate that libxml2 evaluates slowly on every element.
+_CLASS_STEP = re.compile(
+    r"\[@class and contains\(@class, '([^']+)'\) and "
+    r"contains\(concat\(' ', normalize-space\(@class\), ' '\), ' \1 '\)\]"
+)
 _STRING = etree.XPath("string()")
 _DIGITS = re.compile(r"\d+")
 # Offer fields a page is read for; `product_links`/`next_page`/`offer` are navigation, not fields.
@@ -86,6 +94,47 @@ class OfferFields:
         return bool(self.prices or self.name or self.availability or self.vendor_code or self.ean)
 
 
+_HTML_PARSER = etree.HTMLParser(encoding="utf-8", recover=True, huge_tree=True)
+_ROOTS: weakref.WeakKeyDictionary[TextResponse, Any] = weakref.WeakKeyDictionary()
+
+
+def page_root(response: TextResponse) -> Any:
+    """The page's lxml tree, parsed once per response.
+
+    Built from the text Scrapy decoded (its encoding rules, undecodable bytes replaced), without the parsel
+    Selector that compiled XPath does not need: that saves a quarter of the parse on every page.
+    """
+    root = _ROOTS.get(response)
+    if root is None:
+        text = response.text.replace("\x00", "")
+        root = etree.fromstring(text.encode("utf-8"), parser=_HTML_PARSER) if text.strip() else None
+        if root is None:
+            root = etree.fromstring(b"<html/>", parser=_HTML_PARSER)
+        _ROOTS[response] = root
+    return root
+
+
+def css_to_xpath(css: str) -> str:
+    """parsel's XPath for a CSS selector, with each class-only step as the same test on the `class` attribute.
+
+    `*[@class and contains(@class, 'x') and …]` becomes `*/@class[contains(., 'x')][…]/..`: the same elements,
+    found about twice as fast, which matters when a dozen selectors run on every one of 20,000 pages.
+    """
+    return _CLASS_STEP.sub(
+        r"/@class[contains(., '\1')][contains(concat(' ', normalize-space(.), ' '), ' \1 ')]/..", css2xpath(css)
+    )
+
+
+# Shops repeat the same price and availability texts on page after page: parse each distinct text once.
+@functools.lru_cache(maxsize=8192)
+def _parse_prices(texts: tuple[str, ...], separator: str | None) -> ParsedPrice:
+    return parse_prices_consistent(list(texts), separator)
+
+
+_parse_price = functools.lru_cache(maxsize=8192)(parse_price)
+_parse_stock = functools.lru_cache(maxsize=1024)(parse_stock)
+
+
 def _text_of(match: Any) -> str:
     """An XPath result's text: an element's whole text, or the string an attribute/text()/function gave."""
     if isinstance(match, str):
@@ -110,7 +159,7 @@ class FieldReader:
                 continue
             is_xpath = query.startswith(_XPATH_PREFIX)
             try:
-                path = query.removeprefix(_XPATH_PREFIX).strip() if is_xpath else css2xpath(query)
+                path = query.removeprefix(_XPATH_PREFIX).strip() if is_xpath else css_to_xpath(query)
                 self._queries[name] = etree.XPath(path, namespaces=_NAMESPACES, smart_strings=False)
             except (SelectorError, etree.XPathSyntaxError) as exc:
                 kind = "XPath" if is_xpath else "CSS"
@@ -174,7 +223,7 @@ class FieldReader:
 def _quantity(text: str | None) -> int | None:
     if not text:
         return None
-    parsed = parse_stock(text).quantity
+    parsed = _parse_stock(text).quantity
     if parsed is not None:
         return parsed
     digits = _DIGITS.findall(text.replace("\u00a0", "").replace(" ", ""))
@@ -201,7 +250,7 @@ def build_offer(
     flags: list[str] = []
     mismatch = False
 
-    visible = parse_prices_consistent(list(fields.prices), separator) if fields.prices else None
+    visible = _parse_prices(tuple(fields.prices), separator) if fields.prices else None
     price, price_raw, currency = None, None, None
     if visible is not None:
         price, price_raw, currency = visible.amount, visible.raw, visible.currency
@@ -219,9 +268,9 @@ def build_offer(
     if price is None and not flags:
         flags.append(FLAG_PRICE_MISSING)
 
-    old = parse_price(fields.old_price, separator) if fields.old_price else None
+    old = _parse_price(fields.old_price, separator) if fields.old_price else None
 
-    stock_text = parse_stock(fields.availability) if fields.availability else None
+    stock_text = _parse_stock(fields.availability) if fields.availability else None
     state = fields.stock or (stock_text.state if stock_text is not None else StockState.UNKNOWN)
     s_state = structured.availability if structured is not None else StockState.UNKNOWN
     if state == StockState.UNKNOWN:

@@ -28,7 +28,7 @@ from crawler.errors import UserError
 STATUS_WAITING, STATUS_RUNNING, STATUS_FINISHED, STATUS_FAILED = "waiting", "running", "finished", "failed"
 # After its own time limit (CLOSESPIDER_TIMEOUT) a crawl gets this long to close before it is killed.
 KILL_GRACE_SECONDS = 120
-_STREAM_LIMIT = 64 * 1024 * 1024  # one offer line can be long (markers, raw strings); never this long
+_CHUNK = 256 * 1024
 _LOG_TAIL = 40
 
 
@@ -208,33 +208,46 @@ class _Runner:
         """Read the child's channel until it closes: progress to the callback, offers to the output."""
         loop = asyncio.get_running_loop()
         offer_prefix = OFFER_PREFIX.encode()
-        reader = asyncio.StreamReader(limit=_STREAM_LIMIT)
+        reader = asyncio.StreamReader()
         transport, _ = await loop.connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
         )
         try:
-            async for line in reader:
-                if line.startswith(offer_prefix):
-                    if self.output is not None:
-                        # `{"event": "offer", "offer": {…}}\n` → `{…}\n`, without parsing it.
-                        self.output.write(line[len(offer_prefix) : -2].decode("utf-8") + "\n")
-                    continue
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                kind = event.get("event")
-                if kind in ("progress", "done"):
-                    progress.pages, progress.offers, progress.errors = event["pages"], event["offers"], event["errors"]
-                    self.report(progress)
-                    if self.output is not None:
-                        self.output.flush()
-                if kind in ("done", "failed"):
-                    events[kind] = event
+            pending = b""
+            # Whole chunks at a time: a big crawl sends tens of thousands of offer lines.
+            while chunk := await reader.read(_CHUNK):
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    self.handle(line, offer_prefix, progress, events)
+            if pending:
+                self.handle(pending, offer_prefix, progress, events)
         finally:
             transport.close()
             if self.output is not None:
                 self.output.flush()
+
+    def handle(
+        self, line: bytes, offer_prefix: bytes, progress: CrawlProgress, events: dict[str, dict[str, Any]]
+    ) -> None:
+        """One line of the channel: an offer goes to the output as it is, other events are read."""
+        if line.startswith(offer_prefix):
+            if self.output is not None:
+                # `{"event": "offer", "offer": {…}}` → `{…}`, without parsing it.
+                self.output.write(line[len(offer_prefix) : -1].decode("utf-8") + "\n")
+            return
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return
+        kind = event.get("event")
+        if kind in ("progress", "done"):
+            progress.pages, progress.offers, progress.errors = event["pages"], event["offers"], event["errors"]
+            self.report(progress)
+            if self.output is not None:
+                self.output.flush()
+        if kind in ("done", "failed"):
+            events[kind] = event
 
 
 async def _collect_log(proc: asyncio.subprocess.Process, tail: deque[str], log_path: Path | None) -> None:

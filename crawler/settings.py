@@ -66,7 +66,7 @@ ITEM_PIPELINES = {
     "pipelines.match.MatchPipeline": 200,
     "pipelines.store.StorePipeline": 300,
 }
-OUTPUT_PIPELINES = {"pipelines.normalize.NormalizePipeline": 100}
+OUTPUT_PIPELINES = {"pipelines.normalize.NormalizePipeline": 100, "crawler.channel.OfferOutputPipeline": 900}
 
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {

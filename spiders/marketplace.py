@@ -12,7 +12,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
 from crawler.browser import wait_for_prices
-from crawler.extract import OfferFields, build_offer
+from crawler.extract import OfferFields, build_offer, page_root
 from crawler.items import RawOffer
 from crawler.parsing.structured import StructuredOffer, extract_product
 from pipelines.health import STAT_ERRORS, STAT_PRICE_MISSING
@@ -97,7 +97,7 @@ class MarketplaceSpider(PageSpider):
         return offer
 
     def _selector_offers(self, response: TextResponse) -> list[RawOffer]:
-        root = response.selector.root
+        root = page_root(response)
         if self.reader.has("offer"):
             nodes = self.reader.select(root, "offer")
         elif self.reader.has("price"):

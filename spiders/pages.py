@@ -12,7 +12,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
-from crawler.extract import FieldReader
+from crawler.extract import FieldReader, page_root
 from crawler.items import FLAG_PRICE_MISSING, RawOffer
 from pipelines.health import STAT_ERRORS, STAT_PRODUCT_PAGES, STAT_RESPONSES
 from spiders.base import META_CANARY, PricewatchSpider
@@ -111,14 +111,14 @@ class PageSpider(PricewatchSpider):
 
     def _listing_requests(self, response: Response) -> Iterator[Request]:
         assert isinstance(response, TextResponse)
-        links = self.reader.links(response.selector.root, "product_links")
+        links = self.reader.links(page_root(response), "product_links")
         if not links:
             self.logger.warning("No product links on the listing %s: has the layout changed?", response.url)
         for href in links:
             if (request := self.follow_product(response.urljoin(href))) is not None:
                 yield request
         if not self.limit_reached():
-            for href in self.reader.links(response.selector.root, "next_page")[:1]:
+            for href in self.reader.links(page_root(response), "next_page")[:1]:
                 yield self.page_request(response.urljoin(href), self.parse_listing, product=False)
 
     def parse_product(self, response: Response) -> Iterator[RawOffer | Request]:
@@ -151,7 +151,7 @@ class PageSpider(PricewatchSpider):
         assert isinstance(response, TextResponse)
         if known:
             self.nothing_read(response)
-        elif self.reader.links(response.selector.root, "product_links"):
+        elif self.reader.links(page_root(response), "product_links"):
             # A sitemap lists categories too: a listing found there is followed.
             yield from self._listing_requests(response)
 

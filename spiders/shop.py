@@ -7,7 +7,7 @@ from typing import Any
 
 from scrapy.http import Request, Response, TextResponse
 
-from crawler.extract import build_offer
+from crawler.extract import build_offer, page_root
 from crawler.items import RawOffer
 from crawler.parsing.structured import extract_product
 from spiders.pages import PageSpider
@@ -40,7 +40,7 @@ class ShopSpider(PageSpider):
 
     def read_product(self, response: Response, *, known: bool) -> list[RawOffer]:
         assert isinstance(response, TextResponse)
-        fields = self.reader.fields(response.selector.root)
+        fields = self.reader.fields(page_root(response))
         structured = extract_product(response.text, response.url) if self.wants_structured(response) else None
         if not fields.says_anything() and structured is None:
             if not known:

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 from lxml import html
+from parsel import css2xpath
 
 from crawler.config import Distributor, Selectors
 from crawler.errors import UserError
-from crawler.extract import FieldReader, OfferFields, build_offer
+from crawler.extract import FieldReader, OfferFields, build_offer, css_to_xpath
 from crawler.parsing.structured import extract_product
 from crawler.retry import retry_after_seconds
 from storage.models import StockState
@@ -49,6 +50,24 @@ def test_css_reads_an_elements_whole_text_with_spaces_normalized() -> None:
 def test_xpath_after_the_prefix_and_css_pseudo_elements() -> None:
     fields = read(vendor_code="xpath://td[.='Артикул']/following-sibling::td[1]/text()", name="h1#title::attr(id)")
     assert (fields.vendor_code, fields.name) == ("TL-1001", "title")
+
+
+@pytest.mark.parametrize(
+    "css",
+    [
+        ".price",
+        "div.price",
+        ".sticky .price::text",
+        "div.offer[data-seller-id] b.p",
+        ".offer > .p",
+        "h1#title",
+        "a.card",
+    ],
+)
+def test_the_faster_class_steps_find_what_parsel_finds(css: str) -> None:
+    root = html.fromstring(PAGE)
+    assert css_to_xpath(css) != css2xpath(css) or "." not in css
+    assert root.xpath(css_to_xpath(css)) == root.xpath(css2xpath(css))
 
 
 def test_links_and_offer_elements() -> None:

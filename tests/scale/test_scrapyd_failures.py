@@ -118,7 +118,6 @@ def test_a_job_carries_what_a_local_crawl_process_gets_less_what_the_host_knows(
     assert from_environment == {
         "PRICEWATCH_DISTRIBUTOR": "techsnab",
         "PRICEWATCH_LIMIT": "5",
-        "PRICEWATCH_OUTPUT": "False",
         "PRICEWATCH_RUN_KEY": "techsnab-1",
         "PRICEWATCH_STORE": "True",
     }
