@@ -7,12 +7,14 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
+from crawler.cli import main
 from crawler.config import Config, parse_config
 from fixtures.sites import PilotSites, start_pilot_sites
 from storage.engine import make_engine
@@ -136,3 +138,34 @@ def pilot_config(pilot: PilotSites) -> Config:
     """pilot.yaml parsed with its base URLs pointing at the running pilot sites."""
     path = REPO / "pilot.yaml"
     return parse_config(path.read_text(encoding="utf-8"), str(path), env=pilot.env())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one in-process `pricewatch` run ended with."""
+
+    code: int
+    out: str
+    err: str
+
+
+Pricewatch = Callable[..., Outcome]
+
+
+@pytest.fixture
+def pricewatch(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Pricewatch:
+    """`pricewatch("catalog", "list", "--db", url)` → exit code, stdout, stderr."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("PRICEWATCH_CONFIG", raising=False)
+
+    def run(*args: str) -> Outcome:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Outcome(code, captured.out, captured.err)
+
+    return run

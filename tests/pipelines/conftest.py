@@ -9,14 +9,12 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from crawler.cli import main
 from crawler.items import RawOffer
 from fixtures.pilot.files import PRICE_LIST_CSV
 from storage.catalog_import import import_catalog
@@ -171,29 +169,3 @@ def _latest_urls(engine: Engine) -> set[str]:
 def visible_urls() -> Callable[[Engine], set[str]]:
     """URLs with an offer in `v_latest_offers` (finished runs only)."""
     return _latest_urls
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def pricewatch(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Outcome]:
-    """`pricewatch("offers", "export", ...)` in-process, as the console script runs → exit code, stdout, stderr."""
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("PRICEWATCH_CONFIG", raising=False)
-
-    def run(*args: str) -> Outcome:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Outcome(code, captured.out, captured.err)
-
-    return run

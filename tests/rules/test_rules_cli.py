@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders import Seen, World, config_yaml, day
-from tests.cli.conftest import Pricewatch, pricewatch  # noqa: F401 - the shared CLI runner fixture
+from tests.conftest import Pricewatch
 from tests.rules.conftest import BASE, MakeWorld
 
 
@@ -21,7 +21,7 @@ def _setup(make_world: MakeWorld, tmp_path: Path) -> tuple[World, Path]:
 
 
 def test_rules_run_reports_per_rule_and_a_second_run_nothing(
-    pricewatch: Pricewatch,  # noqa: F811
+    pricewatch: Pricewatch,
     make_world: MakeWorld,
     db_url: str,
     tmp_path: Path,
@@ -49,7 +49,7 @@ def test_rules_run_reports_per_rule_and_a_second_run_nothing(
 
 
 def test_alerts_list_filters_and_show_tells_the_history(
-    pricewatch: Pricewatch,  # noqa: F811
+    pricewatch: Pricewatch,
     make_world: MakeWorld,
     db_url: str,
     tmp_path: Path,
@@ -90,7 +90,7 @@ def test_alerts_list_filters_and_show_tells_the_history(
 
 
 @pytest.mark.parametrize("command", [("rules", "run"), ("alerts", "list"), ("alerts", "show")], ids=" ".join)
-def test_commands_answer_help_and_take_json(pricewatch: Pricewatch, command: tuple[str, ...]) -> None:  # noqa: F811
+def test_commands_answer_help_and_take_json(pricewatch: Pricewatch, command: tuple[str, ...]) -> None:
     result = pricewatch(*command, "--help")
     assert result.code == 0
     assert result.out.startswith(f"Usage: pricewatch {' '.join(command)}")

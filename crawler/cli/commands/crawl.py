@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -13,9 +13,7 @@ from crawler.cli.common import config_option, db_option, emit, format_option, ge
 from crawler.errors import UserError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from crawler.run import CrawlProgress
+    pass
 
 COLUMNS = [
     ("distributor", "Distributor"),
@@ -42,42 +40,6 @@ def _output(path: str | None) -> Iterator[IO[str] | None]:
             raise UserError(f"{path}: cannot write the offers: {exc.strerror}") from None
         with stream:
             yield stream
-
-
-@contextlib.contextmanager
-def _progress(console: Console | None) -> Iterator[Callable[[CrawlProgress], None] | None]:
-    """A rich progress display, one line per distributor, when the display is a terminal."""
-    if console is None:
-        yield None
-        return
-    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description:<20}"),
-        TextColumn("{task.fields[status]:<9}"),
-        TextColumn("pages {task.fields[pages]:>6}  offers {task.fields[offers]:>6}  errors {task.fields[errors]:>4}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def update(p: CrawlProgress) -> None:
-            if p.distributor not in tasks:
-                tasks[p.distributor] = bar.add_task(p.distributor, total=None, start=False, **_fields(p))
-            task = tasks[p.distributor]
-            if p.status == "running":
-                bar.start_task(task)
-            bar.update(task, **_fields(p))
-            if p.status in ("finished", "failed"):
-                bar.stop_task(task)
-                bar.update(task, total=1, completed=1)
-
-        yield update
-
-
-def _fields(p: CrawlProgress) -> dict[str, Any]:
-    return {"status": p.status, "pages": p.pages, "offers": p.offers, "errors": p.errors}
 
 
 @click.command()
@@ -125,15 +87,13 @@ def cli(
     Without --output the offers go through the pipelines into the database and each run gets a health verdict.
     Exits 1 if any crawl failed.
     """
-    from rich.console import Console
-
+    from crawler.cli.progress import crawl_progress, terminal_console
     from crawler.run import run_crawls, select_distributors
 
     config = get_config(config_path)
     select_distributors(config, codes)
     display = sys.stderr if output == "-" else sys.stdout
-    console = Console(file=display) if display.isatty() else None
-    with _output(output) as stream, _progress(console) as on_progress:
+    with _output(output) as stream, crawl_progress(terminal_console(display)) as on_progress:
         summaries = run_crawls(
             config,
             config_path,
