@@ -77,7 +77,7 @@ def run() -> list[Figure]:
             met=rate >= SPEED_GOAL * bare_rate,
         ),
         Figure(
-            name=f"marketplace crawl memory, pages {late[0]:,}–{late[1]:,} (process + Chromium RSS)",
+            name=f"marketplace crawl memory, pages {late[0]:,}–{late[1]:,} (RSS summed over the process and Chromium)",
             value=round(end, 1),
             unit="MiB",
             baseline_name=f"the same crawl at pages {early[0]:,}–{early[1]:,}",
@@ -86,7 +86,7 @@ def run() -> list[Figure]:
             met=end <= FLAT_GOAL * start,
         ),
         Figure(
-            name="marketplace crawl peak memory (process + Chromium RSS)",
+            name="marketplace crawl peak memory (RSS summed over the process and Chromium)",
             value=round(ours.peak, 1),
             unit="MiB",
             baseline_name="bare scrapy-playwright spider's peak",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,7 +34,7 @@ from crawler.parsing.structured import StructuredOffer, StructuredProduct
 from crawler.parsing.text import normalize_space
 from storage.models import StockState
 
-_XPATH_PREFIX = "xpath:"
+XPATH_PREFIX = "xpath:"
 _NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
 # parsel's translation of a class selector `.x`: a predicate that libxml2 evaluates slowly on every element.
 _CLASS_STEP = re.compile(
@@ -95,23 +94,17 @@ class OfferFields:
 
 
 _HTML_PARSER = etree.HTMLParser(encoding="utf-8", recover=True, huge_tree=True)
-_ROOTS: weakref.WeakKeyDictionary[TextResponse, Any] = weakref.WeakKeyDictionary()
 
 
 def page_root(response: TextResponse) -> Any:
-    """The page's lxml tree, parsed once per response.
+    """The page's lxml tree, for FieldReader.
 
     Built from the text Scrapy decoded (its encoding rules, undecodable bytes replaced), without the parsel
     Selector that compiled XPath does not need: that saves a quarter of the parse on every page.
     """
-    root = _ROOTS.get(response)
-    if root is None:
-        text = response.text.replace("\x00", "")
-        root = etree.fromstring(text.encode("utf-8"), parser=_HTML_PARSER) if text.strip() else None
-        if root is None:
-            root = etree.fromstring(b"<html/>", parser=_HTML_PARSER)
-        _ROOTS[response] = root
-    return root
+    text = response.text.replace("\x00", "")
+    root = etree.fromstring(text.encode("utf-8"), parser=_HTML_PARSER) if text.strip() else None
+    return etree.fromstring(b"<html/>", parser=_HTML_PARSER) if root is None else root
 
 
 def css_to_xpath(css: str) -> str:
@@ -157,9 +150,9 @@ class FieldReader:
             query = getattr(selectors, name)
             if not query:
                 continue
-            is_xpath = query.startswith(_XPATH_PREFIX)
+            is_xpath = query.startswith(XPATH_PREFIX)
             try:
-                path = query.removeprefix(_XPATH_PREFIX).strip() if is_xpath else css_to_xpath(query)
+                path = query.removeprefix(XPATH_PREFIX).strip() if is_xpath else css_to_xpath(query)
                 self._queries[name] = etree.XPath(path, namespaces=_NAMESPACES, smart_strings=False)
             except (SelectorError, etree.XPathSyntaxError) as exc:
                 kind = "XPath" if is_xpath else "CSS"
@@ -205,18 +198,24 @@ class FieldReader:
 
     def fields(self, root: Any) -> OfferFields:
         """Read every configured offer field under `root` (a whole page, or one offer's element)."""
+        read = {name: self.texts(root, name) for name in _FIELDS if name in self._queries}
+
+        def first(name: str) -> str | None:
+            texts = read.get(name)
+            return texts[0] if texts else None
+
         return OfferFields(
-            name=self.text(root, "name"),
-            prices=list(dict.fromkeys(self.texts(root, "price"))),
-            old_price=self.text(root, "old_price"),
-            currency=self.text(root, "currency"),
-            availability=self.text(root, "availability"),
-            quantity=self.text(root, "quantity"),
-            vendor_code=self.text(root, "vendor_code"),
-            ean=self.text(root, "ean"),
-            seller=self.text(root, "seller"),
-            seller_id=self.text(root, "seller_id"),
-            markers=list(dict.fromkeys(self.texts(root, "markers"))),
+            name=first("name"),
+            prices=list(dict.fromkeys(read.get("price", []))),
+            old_price=first("old_price"),
+            currency=first("currency"),
+            availability=first("availability"),
+            quantity=first("quantity"),
+            vendor_code=first("vendor_code"),
+            ean=first("ean"),
+            seller=first("seller"),
+            seller_id=first("seller_id"),
+            markers=list(dict.fromkeys(read.get("markers", []))),
         )
 
 

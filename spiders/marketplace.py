@@ -12,19 +12,18 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
 from crawler.browser import wait_for_prices
-from crawler.extract import OfferFields, build_offer, page_root
+from crawler.extract import XPATH_PREFIX, OfferFields, build_offer
 from crawler.items import RawOffer
 from crawler.parsing.structured import StructuredOffer, extract_product
 from pipelines.health import STAT_ERRORS, STAT_PRICE_MISSING
 from spiders.pages import PageSpider
 
 _WAIT = "wait"  # key of the page method whose result says whether the prices rendered
-_XPATH_PREFIX = "xpath:"
 
 
 def _playwright_selector(query: str) -> str:
     """A config selector (CSS, or XPath after `xpath:`) in Playwright's selector syntax."""
-    return f"xpath={query.removeprefix(_XPATH_PREFIX).strip()}" if query.startswith(_XPATH_PREFIX) else query
+    return f"xpath={query.removeprefix(XPATH_PREFIX).strip()}" if query.startswith(XPATH_PREFIX) else query
 
 
 class MarketplaceSpider(PageSpider):
@@ -67,11 +66,10 @@ class MarketplaceSpider(PageSpider):
             },
         )
 
-    def read_product(self, response: Response, *, known: bool) -> list[RawOffer]:
-        assert isinstance(response, TextResponse)
+    def read_product(self, response: TextResponse, root: Any, *, known: bool) -> list[RawOffer]:
         if not response.meta["playwright_page_methods"][_WAIT].result:
             return []
-        fetched = [*self._selector_offers(response), *self._structured_offers(response)]
+        fetched = [*self._selector_offers(response, root), *self._structured_offers(response)]
         shot = response.meta.get("pw_screenshot")
         for offer in fetched:
             offer.screenshot_path = shot
@@ -96,8 +94,7 @@ class MarketplaceSpider(PageSpider):
             offer.seller_name = self.distributor.name
         return offer
 
-    def _selector_offers(self, response: TextResponse) -> list[RawOffer]:
-        root = page_root(response)
+    def _selector_offers(self, response: TextResponse, root: Any) -> list[RawOffer]:
         if self.reader.has("offer"):
             nodes = self.reader.select(root, "offer")
         elif self.reader.has("price"):

@@ -48,8 +48,8 @@ class PageSpider(PricewatchSpider):
         """A request for a listing (`product=False`) or product page, however this kind of site needs fetching."""
 
     @abstractmethod
-    def read_product(self, response: Response, *, known: bool) -> list[RawOffer]:
-        """The offers on a product page that is neither blocked nor an error; `known=False` may give none."""
+    def read_product(self, response: TextResponse, root: Any, *, known: bool) -> list[RawOffer]:
+        """The offers on a product page (`root`: its lxml tree) that is no error page; `known=False` may give none."""
 
     def entry_requests(self) -> list[Request]:
         requests = []
@@ -107,18 +107,18 @@ class PageSpider(PricewatchSpider):
     def parse_listing(self, response: Response) -> Iterator[Request]:
         if self.unusable(response, product=False) is not None:
             return
-        yield from self._listing_requests(response)
-
-    def _listing_requests(self, response: Response) -> Iterator[Request]:
         assert isinstance(response, TextResponse)
-        links = self.reader.links(page_root(response), "product_links")
+        yield from self._listing_requests(response, page_root(response))
+
+    def _listing_requests(self, response: TextResponse, root: Any) -> Iterator[Request]:
+        links = self.reader.links(root, "product_links")
         if not links:
             self.logger.warning("No product links on the listing %s: has the layout changed?", response.url)
         for href in links:
             if (request := self.follow_product(response.urljoin(href))) is not None:
                 yield request
         if not self.limit_reached():
-            for href in self.reader.links(page_root(response), "next_page")[:1]:
+            for href in self.reader.links(root, "next_page")[:1]:
                 yield self.page_request(response.urljoin(href), self.parse_listing, product=False)
 
     def parse_product(self, response: Response) -> Iterator[RawOffer | Request]:
@@ -129,8 +129,10 @@ class PageSpider(PricewatchSpider):
         """
         self.stat(STAT_RESPONSES)
         known = bool(response.meta.get(META_PRODUCT))
-        readable = response.status < 400 and isinstance(response, TextResponse)
-        offers = self.read_product(response, known=known) if readable else []
+        root, offers = None, []
+        if response.status < 400 and isinstance(response, TextResponse):
+            root = page_root(response)
+            offers = self.read_product(response, root, known=known)
         if not any(o.price is not None or FLAG_PRICE_MISSING not in o.flags for o in offers):
             # A sitemap URL that is blocked or gone is taken for the product page the sitemap says it is.
             dead = self.dead_page(response, product=True)
@@ -138,7 +140,7 @@ class PageSpider(PricewatchSpider):
                 self.stat(STAT_PRODUCT_PAGES)
                 yield from dead
                 return
-            if not readable:
+            if root is None:
                 self.stat(STAT_ERRORS)
                 self.logger.warning("Not a web page (%s): %s", response.headers.get("Content-Type"), response.url)
                 return
@@ -151,9 +153,9 @@ class PageSpider(PricewatchSpider):
         assert isinstance(response, TextResponse)
         if known:
             self.nothing_read(response)
-        elif self.reader.links(page_root(response), "product_links"):
+        elif self.reader.links(root, "product_links"):
             # A sitemap lists categories too: a listing found there is followed.
-            yield from self._listing_requests(response)
+            yield from self._listing_requests(response, root)
 
     def nothing_read(self, response: Response) -> None:
         """A known product page, neither blocked nor an error, gave no offer at all (the shop spider always gives

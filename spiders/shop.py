@@ -7,13 +7,13 @@ from typing import Any
 
 from scrapy.http import Request, Response, TextResponse
 
-from crawler.extract import build_offer, page_root
+from crawler.extract import build_offer
 from crawler.items import RawOffer
 from crawler.parsing.structured import extract_product
 from spiders.pages import PageSpider
 
 # Cheap signs that a page carries schema.org data worth the cost of parsing it.
-_STRUCTURED_MARKS = (b"application/ld+json", b"itemtype=", b"og:price", b"product:price")
+_STRUCTURED_MARKS = (b"application/ld+json", b"itemtype=", b"itemType=", b":price:amount")
 
 
 class ShopSpider(PageSpider):
@@ -38,9 +38,8 @@ class ShopSpider(PageSpider):
             return True
         return any(mark in response.body for mark in _STRUCTURED_MARKS)
 
-    def read_product(self, response: Response, *, known: bool) -> list[RawOffer]:
-        assert isinstance(response, TextResponse)
-        fields = self.reader.fields(page_root(response))
+    def read_product(self, response: TextResponse, root: Any, *, known: bool) -> list[RawOffer]:
+        fields = self.reader.fields(root)
         structured = extract_product(response.text, response.url) if self.wants_structured(response) else None
         if not fields.says_anything() and structured is None:
             if not known:
