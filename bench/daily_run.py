@@ -3,8 +3,9 @@
 Three generated shops (techsnab markup) serve the same 20,000 products; the catalog holds them all, and one
 product in 2,000 is priced below its RRP, so dumping alerts open and evidence is captured. `run-daily` crawls,
 matches, stores, runs the rules, captures evidence and builds the digest (delivery not configured) on a fresh
-SQLite file. The baseline is the bare Scrapy spider fetching the same three sitemaps one after the other, as
-`run-daily` crawls them here (max_parallel_crawls 1).
+SQLite file. The baseline is the bare Scrapy spider fetching the same pages one shop after the other, as
+`run-daily` crawls them here (max_parallel_crawls 1); the three shops are identical, so it crawls one of them and
+its wall time (process start-up included, as for `run-daily`) counts three times.
 """
 
 from __future__ import annotations
@@ -67,14 +68,13 @@ def run() -> list[Figure]:
                 ),
                 encoding="utf-8",
             )
-            bare = 0.0
-            for entry in entries:
-                one = write_config(tmp / f"{entry.code}.yaml", entry)
-                start = time.perf_counter()
-                stats = run_baseline("shop", one, entry.code)
-                bare += time.perf_counter() - start
-                if int(stats.get("item_scraped_count", 0)) != n:
-                    raise RuntimeError(f"the bare crawl of {entry.code} read {stats.get('item_scraped_count')} pages")
+            # The three shops serve the same pages with the same settings: one bare crawl, counted three times.
+            one = write_config(tmp / f"{entries[0].code}.yaml", entries[0])
+            start = time.perf_counter()
+            stats = run_baseline("shop", one, entries[0].code)
+            bare = len(SHOPS) * (time.perf_counter() - start)
+            if int(stats.get("item_scraped_count", 0)) != n:
+                raise RuntimeError(f"the bare crawl of {entries[0].code} read {stats.get('item_scraped_count')} pages")
 
             db_url = f"sqlite:///{tmp / 'pricewatch.db'}"
             engine = make_engine(db_url)
@@ -89,16 +89,16 @@ def run() -> list[Figure]:
             ours = time.perf_counter() - start
             if result.exit_code != EXIT_OK or sum(c.offers for c in result.crawls) != n * len(SHOPS):
                 raise RuntimeError(f"the daily run went wrong: {result.headline()}")
-            opened = sum(c.get("opened", 0) for c in result.alerts.values())
+            opened = ", ".join(f"{c['opened']} {rule}" for rule, c in sorted(result.alerts.items()) if c.get("opened"))
         finally:
             for server in servers:
                 server.stop()
     return [
         Figure(
-            name=f"run-daily, {len(SHOPS)} distributors × {n:,} SKUs ({opened} alerts opened, evidence captured)",
+            name=f"run-daily, {len(SHOPS)} distributors × {n:,} SKUs (opened: {opened or 'none'}; evidence kept)",
             value=round(ours, 1),
             unit="s",
-            baseline_name=f"bare Scrapy crawls of the same {len(SHOPS) * n:,} pages",
+            baseline_name=f"bare Scrapy crawl of one shop's {n:,} pages, × {len(SHOPS)}",
             baseline=round(bare, 1),
             goal=f"≤ {GOAL:g} × baseline (lower is better)",
             met=ours <= GOAL * bare,
