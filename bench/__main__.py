@@ -22,6 +22,7 @@ from bench.common import Figure, quick
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_BENCHMARKS = {"common", "__main__"}
+TIME_GOAL_MINUTES = 15  # the whole of `make bench`
 CHILD = """
 import dataclasses, json, sys, importlib
 figures = importlib.import_module("bench." + sys.argv[1]).run()
@@ -65,7 +66,7 @@ def _fmt(value: float) -> str:
     return f"{value:.3f}"
 
 
-def render(results: dict[str, tuple[list[Figure], str | None, float]]) -> str:
+def render(results: dict[str, tuple[list[Figure], str | None, float]], total: float) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -88,6 +89,7 @@ def render(results: dict[str, tuple[list[Figure], str | None, float]]) -> str:
             )
     lines += ["", "| benchmark | wall time of the whole module (s) |", "|---|---|"]
     lines += [f"| {name} | {took:.0f} |" for name, (_, _, took) in results.items()]
+    lines += [f"| **all of `make bench`** | **{total:.0f}** ({total / 60:.1f} min; goal < {TIME_GOAL_MINUTES} min) |"]
     return "\n".join(lines) + "\n"
 
 
@@ -98,6 +100,7 @@ def main(argv: list[str]) -> int:
         print(f"error: no benchmark named {', '.join(unknown)} (known: {', '.join(discover())})", file=sys.stderr)
         return 2
     results: dict[str, tuple[list[Figure], str | None, float]] = {}
+    started = time.perf_counter()
     for name in names:
         print(f"bench: {name} …", flush=True)
         results[name] = run_one(name)
@@ -108,12 +111,14 @@ def main(argv: list[str]) -> int:
         if error:
             print(f"  failed: {error}")
         print(f"  ({took:.0f} s)")
+    total = time.perf_counter() - started
+    print(f"bench: {len(names)} benchmarks in {total:.0f} s ({total / 60:.1f} min)")
     if quick():
         print("bench: quick run, BENCHMARKS.md left as it was")
     elif argv:
         print("bench: a partial run, BENCHMARKS.md left as it was (run all to rewrite it)")
     else:
-        (ROOT / "BENCHMARKS.md").write_text(render(results), encoding="utf-8")
+        (ROOT / "BENCHMARKS.md").write_text(render(results, total), encoding="utf-8")
         print("bench: wrote BENCHMARKS.md")
     failed = any(error for _, error, _ in results.values())
     return 1 if failed else 0
