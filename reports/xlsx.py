@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import xlsxwriter
 from sqlalchemy import Engine
@@ -20,13 +20,15 @@ from xlsxwriter.worksheet import Worksheet
 
 from crawler.config import Config
 from reports.cells import escape_formula
-from reports.data import EvidenceFile, ReportData, collect_report
+from reports.data import DistributorSummary, EvidenceFile, ReportData, StockRow, Violation, collect_report
 from reports.labels import ReportTexts
 from reports.output import texts_for, write_report
 
 MONEY_FORMAT = '#,##0.00 "₽"'  # Russian Excel shows it as `# ##0,00 ₽`
 LINE_CHARTS = 6  # price-vs-RRP charts for the most deeply violated listings
 MAX_URL = 2079  # Excel's limit; longer URLs are written as text
+
+_Row = TypeVar("_Row")
 
 
 def build_violations_xlsx(
@@ -163,9 +165,23 @@ class _Writer:
             ws.set_column(col, col, column.width)
             ws.write_string(row, col, column.title, self.f["header"])
 
-    def _table(self, ws: Worksheet, header_row: int, columns: Sequence[_Column], rows: int) -> None:
-        ws.freeze_panes(header_row + 1, 0)
-        ws.autofilter(header_row, 0, header_row + max(rows, 1), len(columns) - 1)
+    def _table(
+        self,
+        ws: Worksheet,
+        head: int,
+        columns: Sequence[_Column],
+        rows: Sequence[_Row],
+        write_row: Callable[[int, _Row], None],
+    ) -> None:
+        """Header at row `head`, one row per item below it; the header stays in view and filters the rows.
+
+        Rows are written top to bottom because the workbook is in constant-memory mode.
+        """
+        self._header(ws, head, columns)
+        for r, item in enumerate(rows, start=head + 1):
+            write_row(r, item)
+        ws.freeze_panes(head + 1, 0)
+        ws.autofilter(head, 0, head + max(len(rows), 1), len(columns) - 1)
 
     # sheets -------------------------------------------------------------------------------------------------------
 
@@ -204,9 +220,8 @@ class _Writer:
             _Column(t("col.lost_sales"), 18),
         ]
         head = 4
-        self._header(ws, head, columns)
-        rows = self.data.summaries
-        for i, s in enumerate(rows, start=head + 1):
+
+        def write_row(i: int, s: DistributorSummary) -> None:
             self._text(ws, i, 0, s.name)
             self._text(ws, i, 1, s.code)
             self._num(ws, i, 2, s.skus_watched, "int")
@@ -220,7 +235,9 @@ class _Writer:
             self._num(ws, i, 10, s.night_share, "share")
             self._num(ws, i, 11, s.stock_out_days, "int")
             self._num(ws, i, 12, s.lost_sales, "money")
-        self._table(ws, head, columns, len(rows))
+
+        rows = self.data.summaries
+        self._table(ws, head, columns, rows, write_row)
         below = head + len(rows) + 2
         if rows:
             chart = self.wb.add_chart({"type": "bar"})
@@ -266,8 +283,8 @@ class _Writer:
             _Column(t("col.captured_utc"), 16),
             _Column(t("col.sha256"), 30),
         ]
-        self._header(ws, 0, columns)
-        for r, v in enumerate(self.data.violations, start=1):
+
+        def write_row(r: int, v: Violation) -> None:
             self._text(ws, r, 0, v.distributor_name)
             self._text(ws, r, 1, v.seller_name)
             self._text(ws, r, 2, t("yes") if v.seller_authorized else t("no"))
@@ -293,7 +310,8 @@ class _Writer:
             else:
                 ws.write_datetime(r, 19, shot.captured_at.astimezone(dt.UTC).replace(tzinfo=None), self.f["datetime"])
             self._text(ws, r, 20, v.screenshot.sha256 if v.screenshot else None)
-        self._table(ws, 0, columns, len(self.data.violations))
+
+        self._table(ws, 0, columns, self.data.violations, write_row)
 
     def _history(self, ws: Worksheet) -> None:
         """One row per violated listing, one column per day: the day's lowest price, red below that day's RRP."""
@@ -337,8 +355,8 @@ class _Writer:
             _Column(t("col.rrp"), 14),
             _Column(t("col.lost_sales"), 18),
         ]
-        self._header(ws, 0, columns)
-        for r, s in enumerate(self.data.stock, start=1):
+
+        def write_row(r: int, s: StockRow) -> None:
             self._text(ws, r, 0, s.distributor_name)
             self._text(ws, r, 1, s.vendor_code)
             self._text(ws, r, 2, s.product_name)
@@ -351,7 +369,8 @@ class _Writer:
                 self._num(ws, r, 6, s.planned_units, "units")
             self._num(ws, r, 7, s.rrp, "money")
             self._num(ws, r, 8, s.lost_sales, "money")
-        self._table(ws, 0, columns, len(self.data.stock))
+
+        self._table(ws, 0, columns, self.data.stock, write_row)
 
     def _charts(self, ws: Worksheet) -> None:
         """Price and RRP per day of the most deeply violated listings, from a data table beside the charts."""
