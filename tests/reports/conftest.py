@@ -357,33 +357,29 @@ def build_scenario(engine: Engine, evidence_dir: Path) -> Builder:
     return b
 
 
+def _scenario(url: str, tmp_path: Path, *, built: bool = True) -> Iterator[Scenario]:
+    """The fixtures below differ only in the database and in whether the scenario's rows are written."""
+    engine = make_engine(url)
+    evidence_dir = tmp_path / "evidence"
+    evidence_dir.mkdir()
+    builder = build_scenario(engine, evidence_dir) if built else Builder(engine)
+    yield Scenario(engine, make_config(evidence_dir), builder, evidence_dir)
+    engine.dispose()
+
+
 @pytest.fixture
 def scenario(db_url: str, tmp_path: Path) -> Iterator[Scenario]:
     """The scenario on SQLite and on PostgreSQL."""
-    engine = make_engine(db_url)
-    evidence_dir = tmp_path / "evidence"
-    evidence_dir.mkdir()
-    builder = build_scenario(engine, evidence_dir)
-    yield Scenario(engine, make_config(evidence_dir), builder, evidence_dir)
-    engine.dispose()
+    yield from _scenario(db_url, tmp_path)
 
 
 @pytest.fixture
 def sqlite_scenario(sqlite_url: str, tmp_path: Path) -> Iterator[Scenario]:
     """The scenario on SQLite only, for tests where the dialect does not matter."""
-    engine = make_engine(sqlite_url)
-    evidence_dir = tmp_path / "evidence"
-    evidence_dir.mkdir()
-    builder = build_scenario(engine, evidence_dir)
-    yield Scenario(engine, make_config(evidence_dir), builder, evidence_dir)
-    engine.dispose()
+    yield from _scenario(sqlite_url, tmp_path)
 
 
 @pytest.fixture
 def blank_scenario(sqlite_url: str, tmp_path: Path) -> Iterator[Scenario]:
     """No data yet: a builder, the config and an evidence folder on an empty SQLite database."""
-    engine = make_engine(sqlite_url)
-    evidence_dir = tmp_path / "evidence"
-    evidence_dir.mkdir()
-    yield Scenario(engine, make_config(evidence_dir), Builder(engine), evidence_dir)
-    engine.dispose()
+    yield from _scenario(sqlite_url, tmp_path, built=False)
