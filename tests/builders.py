@@ -24,6 +24,7 @@ import yaml
 from sqlalchemy import Engine
 
 from crawler.config import Config, parse_config
+from fixtures.pilot.scenario import MARKETPLACE, offers
 from storage.catalog_import import import_catalog
 from storage.codes import normalize_gtin, normalize_vendor_code
 from storage.engine import session_scope
@@ -71,6 +72,27 @@ class Seen:
     flags: tuple[str, ...] = ()
     markers: tuple[str, ...] = ()
     currency: str | None = "RUB"
+
+
+def pilot_seen(site: str, n: int) -> list[Seen]:
+    """The pilot site's ground-truth offers on day `n` (fixtures/pilot/scenario.py), as a correct crawl reads them."""
+    return [
+        Seen(
+            o.catalog_code,
+            price=None if o.price is None else str(o.price),
+            stock=o.stock,
+            quantity=o.quantity,
+            seller=o.seller_id if site == MARKETPLACE else None,
+            seller_name=o.seller_name,
+            url=o.url(f"https://{site}.test"),
+            title=o.title,
+            gtin=o.gtin,
+            flags=o.flags,
+            markers=o.markers,
+            currency=o.currency,
+        )
+        for o in offers(site, n)
+    ]
 
 
 class World:

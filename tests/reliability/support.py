@@ -17,12 +17,12 @@ from sqlalchemy import JSON, Engine, LargeBinary, String, Text, func, select
 
 from crawler.config import Config
 from fixtures.pilot.files import PRICE_LIST_CSV
-from fixtures.pilot.scenario import MARKETPLACE, SITES, Offer, offers
+from fixtures.pilot.scenario import SITES
 from rules.engine import run_rules
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, AlertStatus, Base
-from tests.builders import Seen, World, day
+from tests.builders import World, day, pilot_seen
 from tests.conftest import REPO
 
 PILOT_YAML = REPO / "pilot.yaml"
@@ -139,29 +139,12 @@ def seed_pilot_days(
     rules_run_id = 0
     for n in days:
         for hour, site in enumerate(sites):
-            world.crawl(site, day(n, hours=hour), [_seen(site, o) for o in offers(site, n)])
+            world.crawl(site, day(n, hours=hour), pilot_seen(site, n))
         if rules:
             with session_scope(engine) as session:
                 rules_run_id = run_rules(session, config).rules_run_id
     engine.dispose()
     return rules_run_id
-
-
-def _seen(site: str, offer: Offer) -> Seen:
-    return Seen(
-        offer.catalog_code,
-        price=None if offer.price is None else str(offer.price),
-        stock=offer.stock,
-        quantity=offer.quantity,
-        seller=offer.seller_id if site == MARKETPLACE else None,
-        seller_name=offer.seller_name,
-        url=offer.url(f"https://{site}.test"),
-        title=offer.title,
-        gtin=offer.gtin,
-        flags=offer.flags,
-        markers=offer.markers,
-        currency=offer.currency,
-    )
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

@@ -24,9 +24,8 @@ from reports.output import write_report
 from rules.engine import run_rules
 from storage.engine import make_engine, session_scope
 from storage.models import Alert
-from tests.builders import World, day
+from tests.builders import World, day, pilot_seen
 from tests.conftest import REPO
-from tests.rules.test_pilot_days import _seen
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIOLATIONS = ("dumping", "parallel_import")
@@ -49,7 +48,7 @@ def test_pilot_report_shows_every_expected_violation_with_evidence_that_opens(
                 # The ground truth's offers, on the pages the running sites serve.
                 seen = [
                     dataclasses.replace(s, url=(s.url or "").replace(f"https://{site}.test", sites.urls[site]))
-                    for s in _seen(site, n)
+                    for s in pilot_seen(site, n)
                 ]
                 world.crawl(site, day(n, hours=hour), seen)
             with session_scope(engine) as session:  # the rules run right after the day's crawls

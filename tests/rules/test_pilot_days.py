@@ -10,32 +10,12 @@ from sqlalchemy import Engine, select
 
 from crawler.config import load_config
 from fixtures.pilot.files import PRICE_LIST_CSV
-from fixtures.pilot.scenario import DAYS, MARKETPLACE, SITES, expected_alerts, offers
+from fixtures.pilot.scenario import DAYS, SITES, expected_alerts
 from storage.engine import session_scope
 from storage.models import Alert, AlertEvent
-from tests.builders import Seen, World, day
+from tests.builders import World, day, pilot_seen
 from tests.conftest import REPO
 from tests.rules.conftest import evaluate
-
-
-def _seen(site: str, n: int) -> list[Seen]:
-    return [
-        Seen(
-            o.catalog_code,
-            price=None if o.price is None else str(o.price),
-            stock=o.stock,
-            quantity=o.quantity,
-            seller=o.seller_id if site == MARKETPLACE else None,
-            seller_name=o.seller_name,
-            url=o.url(f"https://{site}.test"),
-            title=o.title,
-            gtin=o.gtin,
-            flags=o.flags,
-            markers=o.markers,
-            currency=o.currency,
-        )
-        for o in offers(site, n)
-    ]
 
 
 def _events_of(engine: Engine, rules_run_id: int) -> set[tuple[str, str, str, str, str]]:
@@ -57,7 +37,7 @@ def test_each_pilot_day_gives_exactly_the_expected_alerts(engine: Engine, until:
     world.import_catalog(PRICE_LIST_CSV, valid_from=dt.date(2026, 3, 1))
     for n in range(1, until + 1):
         for hour, site in enumerate(SITES):
-            world.crawl(site, day(n, hours=hour), _seen(site, n))
+            world.crawl(site, day(n, hours=hour), pilot_seen(site, n))
         summary = evaluate(world)
 
     expected = expected_alerts(until)
