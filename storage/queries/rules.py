@@ -324,14 +324,7 @@ def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[
         )
         .scalar_subquery()
     )
-    tolerance, promo = _tolerance(
-        dumping,
-        tz,
-        at=obs.observed_at,
-        distributor=Distributor.code,
-        vendor_code=Product.vendor_code_norm,
-        category=Product.category,
-    )
+    tolerance, promo = _tolerance(dumping, tz, obs.observed_at)
     stmt = (
         select(
             Listing.id.label("listing_id"),
@@ -391,13 +384,13 @@ def product_gtins(session: Session) -> dict[int, frozenset[str]]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def _tolerance(
-    rule: DumpingRule, tz: ZoneInfo, *, at: Any, distributor: Any, vendor_code: Any, category: Any
-) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """The tolerance in force (NULL: exempt by a promo) and the promo's name, as SQL.
+def _tolerance(rule: DumpingRule, tz: ZoneInfo, at: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The tolerance in force at `at` (NULL: exempt by a promo) and the promo's name, as SQL, for a statement
+    that joins the observation's Distributor and Product.
 
     A promo window in force wins; then the most specific override: distributor, vendor code, category.
     """
+    distributor, vendor_code, category = Distributor.code, Product.vendor_code_norm, Product.category
     tolerance: list[tuple[ColumnElement[bool], Any]] = []
     promo_names: list[tuple[ColumnElement[bool], Any]] = []
     for promo in rule.promos:
@@ -448,14 +441,7 @@ def dumping_spells(
         chunk = list(listing_ids[start : start + SPELL_CHUNK])
         hist = aliased(Observation)
         price = firm_price(hist)
-        tolerance, _ = _tolerance(
-            rule,
-            tz,
-            at=hist.observed_at,
-            distributor=Distributor.code,
-            vendor_code=Product.vendor_code_norm,
-            category=Product.category,
-        )
+        tolerance, _ = _tolerance(rule, tz, hist.observed_at)
         history = (
             select(
                 hist.listing_id,
