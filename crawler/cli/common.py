@@ -68,7 +68,8 @@ def get_config(path: str) -> Config:
     return load_config(path)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as JSON holds it: decimals as exact strings, dates and times as ISO; anything else as it is."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.datetime | dt.date):
@@ -77,7 +78,7 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_plain)
+    return json.dumps(data, ensure_ascii=False, indent=2, default=plain)
 
 
 def emit(
@@ -89,13 +90,13 @@ def emit(
 ) -> None:
     """Print rows as a rich table (`table`) or a JSON array (`json`); to stderr with `err` (stdout carries data)."""
     if fmt == "json":
-        click.echo(to_json([{k: _plain(v) for k, v in row.items()} for row in rows]), err=err)
+        click.echo(to_json([{k: plain(v) for k, v in row.items()} for row in rows]), err=err)
         return
     cols = list(columns) if columns is not None else [(k, k) for k in (rows[0].keys() if rows else [])]
     table = Table(title=title, show_lines=False)
     for _, header in cols:
         table.add_column(header)
     for row in rows:
-        table.add_row(*("" if row.get(key) is None else str(_plain(row.get(key))) for key, _ in cols))
+        table.add_row(*("" if row.get(key) is None else str(plain(row.get(key))) for key, _ in cols))
     stream = sys.stderr if err else sys.stdout
     Console(file=stream, width=200 if not stream.isatty() else None).print(table)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from crawler.cli.common import plain
 from crawler.errors import UserError
 from reports.cells import escape_formula
 
@@ -36,19 +37,11 @@ def format_from_path(path: Path, fmt: str | None) -> str:
     return chosen
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return value
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    plain = _plain(value)
-    return plain if isinstance(plain, str) else str(plain)
+    text = plain(value)
+    return text if isinstance(text, str) else str(text)
 
 
 def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Col], path: Path, fmt: str) -> None:
@@ -59,7 +52,7 @@ def write_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Col], path:
     partial = path.with_name(f".{path.name}.partial")
     try:
         if fmt == "json":
-            data = [{c.key: _plain(row.get(c.key)) for c in columns} for row in rows]
+            data = [{c.key: plain(row.get(c.key)) for c in columns} for row in rows]
             partial.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         elif fmt == "csv":
             _write_csv(rows, columns, partial)
