@@ -7,23 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main
 from fixtures.pilot.scenario import TECHSNAB, canary
 from fixtures.sites import PilotSites
+from tests.conftest import Pricewatch
 
 PILOT_YAML = Path(__file__).resolve().parent.parent.parent / "pilot.yaml"
-
-
-def pricewatch(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the console script's entry point in-process: exit code, stdout, stderr."""
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -33,24 +21,24 @@ def sites_env(pilot: PilotSites, monkeypatch: pytest.MonkeyPatch) -> PilotSites:
     return pilot
 
 
-def test_an_unknown_distributor_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = pricewatch(capsys, "crawl", "--config", str(PILOT_YAML), "-d", "techsnab", "-d", "nosuch")
-    assert code == 2
-    assert out == ""
-    assert err.count("\n") == 1
-    assert err.startswith("error: ")
-    assert "'nosuch'" in err
-    assert "techsnab" in err
+def test_an_unknown_distributor_is_one_line_and_exit_2(pricewatch: Pricewatch) -> None:
+    outcome = pricewatch("crawl", "--config", str(PILOT_YAML), "-d", "techsnab", "-d", "nosuch")
+    assert outcome.code == 2
+    assert outcome.out == ""
+    assert outcome.err.count("\n") == 1
+    assert outcome.err.startswith("error: ")
+    assert "'nosuch'" in outcome.err
+    assert "techsnab" in outcome.err
 
 
 def test_output_to_a_file_writes_json_lines_and_a_json_summary(
-    capsys: pytest.CaptureFixture[str], sites_env: PilotSites, tmp_path: Path
+    pricewatch: Pricewatch, sites_env: PilotSites, tmp_path: Path
 ) -> None:
     out_file = tmp_path / "offers.jsonl"
     args = ["crawl", "--config", str(PILOT_YAML), "-d", TECHSNAB, "--limit", "2", "-o", str(out_file)]
-    code, out, err = pricewatch(capsys, *args, "--format", "json")
-    assert code == 0, err
-    [row] = json.loads(out)
+    outcome = pricewatch(*args, "--format", "json")
+    assert outcome.code == 0, outcome.err
+    [row] = json.loads(outcome.out)
     assert (row["distributor"], row["status"], row["offers"], row["errors"]) == (TECHSNAB, "finished", 3, 0)
     assert row["pages"] >= 3
     assert row["duration"] > 0
@@ -60,19 +48,17 @@ def test_output_to_a_file_writes_json_lines_and_a_json_summary(
     assert offers[0]["price"] == f"{canary(TECHSNAB).price:.2f}"
 
 
-def test_output_to_stdout_keeps_stdout_for_the_offers(
-    capsys: pytest.CaptureFixture[str], sites_env: PilotSites
-) -> None:
-    code, out, err = pricewatch(capsys, "crawl", "--config", str(PILOT_YAML), "-d", TECHSNAB, "--limit", "1", "-o", "-")
-    assert code == 0, err
-    lines = out.splitlines()
+def test_output_to_stdout_keeps_stdout_for_the_offers(pricewatch: Pricewatch, sites_env: PilotSites) -> None:
+    outcome = pricewatch("crawl", "--config", str(PILOT_YAML), "-d", TECHSNAB, "--limit", "1", "-o", "-")
+    assert outcome.code == 0, outcome.err
+    lines = outcome.out.splitlines()
     assert len(lines) == 2
     assert all(json.loads(line)["distributor"] == TECHSNAB for line in lines)
-    assert "Distributor" in err
-    assert "finished" in err
+    assert "Distributor" in outcome.err
+    assert "finished" in outcome.err
 
 
-def test_a_crawl_that_fails_says_why_and_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_crawl_that_fails_says_why_and_exits_1(pricewatch: Pricewatch, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
         """
@@ -85,15 +71,15 @@ distributors:
 """,
         encoding="utf-8",
     )
-    code, out, err = pricewatch(capsys, "crawl", "--config", str(config), "-o", str(tmp_path / "o.jsonl"))
-    assert code == 1
-    assert "failed" in out
-    assert err.strip().splitlines()[-1].startswith("error: crawl of broken failed: ")
-    assert "selectors.price: '.price[[' is not a valid CSS selector" in err
+    outcome = pricewatch("crawl", "--config", str(config), "-o", str(tmp_path / "o.jsonl"))
+    assert outcome.code == 1
+    assert "failed" in outcome.out
+    assert outcome.err.strip().splitlines()[-1].startswith("error: crawl of broken failed: ")
+    assert "selectors.price: '.price[[' is not a valid CSS selector" in outcome.err
 
 
-def test_help_names_the_options(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = pricewatch(capsys, "crawl", "--help")
-    assert code == 0
+def test_help_names_the_options(pricewatch: Pricewatch) -> None:
+    outcome = pricewatch("crawl", "--help")
+    assert outcome.code == 0
     for option in ("--distributor", "--limit", "--output", "--config", "--db", "--format"):
-        assert option in out
+        assert option in outcome.out

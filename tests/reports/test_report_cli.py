@@ -10,37 +10,25 @@ import openpyxl
 import pytest
 import yaml
 
-from crawler.cli import main
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from tests.conftest import Pricewatch
 
 
 @pytest.fixture
-def cli_args(sqlite_scenario: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+def cli_args(sqlite_scenario: Any, tmp_path: Path) -> list[str]:
     config = tmp_path / "pricewatch.yaml"
     config.write_text(yaml.safe_dump(sqlite_scenario.config.model_dump(mode="json"), allow_unicode=True))
     return ["--config", str(config), "--db", str(sqlite_scenario.engine.url)]
 
 
 def test_writes_the_report_in_the_format_of_the_file_name(
-    cli_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_args: list[str], tmp_path: Path, pricewatch: Pricewatch
 ) -> None:
     out = tmp_path / "march.xlsx"
-    code, stdout, err = _run(
-        capsys, "report", "violations", "--out", str(out), "--from", "2026-03-01", "--to", "2026-03-10", *cli_args
+    outcome = pricewatch(
+        "report", "violations", "--out", str(out), "--from", "2026-03-01", "--to", "2026-03-10", *cli_args
     )
-    assert (code, err) == (0, "")
-    assert stdout.startswith(f"{out}: 4 violations")
+    assert (outcome.code, outcome.err) == (0, "")
+    assert outcome.out.startswith(f"{out}: 4 violations")
     assert openpyxl.load_workbook(out).sheetnames[0] == "Сводка"
 
 
@@ -54,33 +42,32 @@ def test_writes_the_report_in_the_format_of_the_file_name(
     ],
 )
 def test_mistakes_end_in_one_line_and_exit_2(
-    cli_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    cli_args: list[str], tmp_path: Path, pricewatch: Pricewatch, args: list[str], message: str
 ) -> None:
     out = ["--out", str(tmp_path / "r.csv")] if "--out" not in args else []
-    code, _, err = _run(capsys, "report", "violations", *out, *args, *cli_args)
-    assert code == 2
-    assert err.startswith(message)
-    assert err.count("\n") == 1
+    outcome = pricewatch("report", "violations", *out, *args, *cli_args)
+    assert outcome.code == 2
+    assert outcome.err.startswith(message)
+    assert outcome.err.count("\n") == 1
     assert not (tmp_path / "r.csv").exists()
 
 
-def test_evidence_prune_reports_what_it_deleted(cli_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, stdout, _ = _run(capsys, "evidence", "prune", "--format", "json", *cli_args)
-    assert code == 0
+def test_evidence_prune_reports_what_it_deleted(cli_args: list[str], pricewatch: Pricewatch) -> None:
+    outcome = pricewatch("evidence", "prune", "--format", "json", *cli_args)
+    assert outcome.code == 0
     # The scenario's evidence is from March 2026 and held by no open alert: past 30 days it all goes.
-    assert json.loads(stdout) == [{"records": 2, "files": 2}]
+    assert json.loads(outcome.out) == [{"records": 2, "files": 2}]
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "pdf", "csv"])
 def test_an_empty_database_gives_an_empty_report(
-    blank_scenario: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fmt: str
+    blank_scenario: Any, tmp_path: Path, pricewatch: Pricewatch, fmt: str
 ) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
     config = tmp_path / "pricewatch.yaml"
     config.write_text(yaml.safe_dump(blank_scenario.config.model_dump(mode="json"), allow_unicode=True))
     out = tmp_path / f"empty.{fmt}"
     args = ["--config", str(config), "--db", str(blank_scenario.engine.url)]
-    code, stdout, err = _run(capsys, "report", "violations", "--out", str(out), *args)
-    assert (code, err) == (0, "")
-    assert stdout.startswith(f"{out}: 0 violations, 0 distributors")
+    outcome = pricewatch("report", "violations", "--out", str(out), *args)
+    assert (outcome.code, outcome.err) == (0, "")
+    assert outcome.out.startswith(f"{out}: 0 violations, 0 distributors")
     assert out.stat().st_size > 0
