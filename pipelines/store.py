@@ -372,6 +372,8 @@ class StorePipeline:
             match_confidence=match.confidence,
             seen_at=at,
         )
+        if not (offer.html_path or offer.screenshot_path):  # most pages: nothing saved, nothing to hash
+            return _Prepared(item, listing, ())
         files = [("html", offer.html_path), ("screenshot", offer.screenshot_path)]
         return _Prepared(item, listing, _evidence(offer.url, at, self.evidence_dir, files))
 
