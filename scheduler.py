@@ -1,5 +1,5 @@
 """The APScheduler daemon: runs the daily flow on the configured cron and retries failed deliveries in between;
-jobs kept in the database."""
+jobs kept in the database. Its command, `pricewatch scheduler`, joins the CLI through an entry point."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import threading
 from types import FrameType
 
+import click
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -17,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config, ConfigError
+from pricewatch.cli.common import config_option, db_option, get_config
 from storage.engine import make_engine, resolve_db_url
 
 log = logging.getLogger("pricewatch.scheduler")
@@ -44,7 +46,7 @@ def cron_trigger(expr: str, timezone: str) -> CronTrigger:
 def daily_job(config_path: str, db_url: str, distributors: list[str] | None = None) -> int:
     """What a scheduled run does; module-level so the persistent job store can refer to it by name."""
     from crawler.config import load_config
-    from crawler.daily import run_daily
+    from pricewatch.daily import run_daily
 
     result = run_daily(load_config(config_path), config_path, db_url, distributors=distributors)
     log.warning("scheduled run finished: %s", result.headline())
@@ -144,3 +146,26 @@ def serve(config: Config, config_path: str, db_url: str | None = None) -> None:
     stop.wait()
     scheduler.shutdown(wait=True)
     log.warning("scheduler stopped")
+
+
+@click.command("scheduler")
+@config_option
+@db_option
+@click.option("--list", "list_only", is_flag=True, help="Print the scheduled jobs and their next run, then exit.")
+def cli(config_path: str, db_url: str, list_only: bool) -> None:
+    """Run `run-daily` on `schedule.cron` (default 06:00 Europe/Moscow) until SIGTERM.
+
+    Jobs are kept in the database: a machine that was down runs once when it wakes (coalesced, within
+    `schedule.misfire_grace_minutes`). A distributor with its own `schedule` gets its own job.
+    """
+    config = get_config(config_path)
+    logging.getLogger("pricewatch").setLevel(logging.INFO)
+    if list_only:
+        sched = build_scheduler(config, config_path, db_url)
+        try:
+            for job in sched.get_jobs():
+                click.echo(f"{job.id}: next run {job.next_run_time:%Y-%m-%d %H:%M %Z}")
+        finally:
+            sched.shutdown(wait=False)
+        return
+    serve(config, config_path, db_url)

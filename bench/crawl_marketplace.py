@@ -16,8 +16,8 @@ from pathlib import Path
 from bench.baselines import MemorySampler, pages_per_second, run_baseline, write_config
 from bench.common import Figure, quick
 from crawler.config import Distributor, load_config
-from crawler.run import CrawlProgress, run_crawls
 from fixtures.sites.generated import marketplace_card, start_generated
+from pricewatch.crawls.local import CrawlProgress, run_crawls
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = "generated-mp"

@@ -16,8 +16,8 @@ from pathlib import Path
 from bench.baselines import pages_per_second, run_baseline, write_config
 from bench.common import Figure, quick
 from crawler.config import Distributor, Politeness, load_config
-from crawler.run import run_crawls
 from fixtures.sites.generated import start_generated
+from pricewatch.crawls.local import run_crawls
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.85

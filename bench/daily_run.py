@@ -23,8 +23,8 @@ from bench.baselines import run_baseline, write_config
 from bench.common import Figure, quick
 from bench.crawl_shop import generated_distributor
 from crawler.config import load_config
-from crawler.daily import EXIT_OK, run_daily
 from fixtures.sites.generated import shop_offer, start_generated
+from pricewatch.daily import EXIT_OK, run_daily
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
 from storage.migrate import upgrade

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, insert
 
 from bench.common import Figure, quick, stopwatch
 from crawler.config import Config, parse_config
+from crawler.items import StockState
 from reports.output import ReportFormat, write_report
 from reports.pdf import MAX_CHARTS, MAX_ROWS
 from storage.engine import make_engine
@@ -42,7 +43,6 @@ from storage.models import (
     SalesPlan,
     Seller,
     SellerKind,
-    StockState,
 )
 
 GOAL_SECONDS = 20.0

@@ -28,14 +28,14 @@ from sqlalchemy import JSON, ColumnElement, Engine, case, cast, func, insert, li
 
 from bench.common import Figure, quick, stopwatch
 from crawler.config import Config, parse_config
-from rules.engine import run_rules
+from crawler.items import Health, StockState
+from pricewatch.alerting import run_rules_and_queue
 from storage.engine import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import (
     CrawlRun,
     Distributor,
     EventKind,
-    Health,
     Listing,
     MatchMethod,
     Observation,
@@ -46,7 +46,6 @@ from storage.models import (
     RunStatus,
     Seller,
     SellerKind,
-    StockState,
 )
 from storage.queries.rules import latest_observations
 
@@ -300,7 +299,7 @@ def databases() -> Iterator[list[tuple[str, str]]]:
 
 def _rules_run(engine: Engine, config: Config) -> tuple[float, str]:
     with stopwatch() as elapsed, session_scope(engine) as session:
-        summary = run_rules(session, config)
+        summary = run_rules_and_queue(session, config)
     counts = ", ".join(f"{kind.value} {summary.total(kind)}" for kind in EventKind)
     return elapsed(), counts
 

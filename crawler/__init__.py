@@ -1,1 +1,1 @@
-"""The Scrapy project glue: settings, the RawOffer item, config, parsing helpers, running a crawl, the CLI."""
+"""The ground floor: config, errors, the RawOffer item and its enums, texts, and the Scrapy glue of one crawl."""

@@ -23,12 +23,11 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from twisted.internet.task import LoopingCall
 
-from pipelines.health import STAT_ERRORS, STAT_HEALTH, STAT_OFFERS, STAT_RESPONSES
+from crawler.stats import STAT_ERRORS, STAT_HEALTH, STAT_OFFERS, STAT_RESPONSES
 
 PROGRESS_INTERVAL = 0.5
-# How every offer event starts, so the parent can pass the offer on without parsing it (crawler/run.py).
+# How every offer event starts, so the parent can pass the offer on without parsing it (pricewatch/crawls/local.py).
 OFFER_PREFIX = '{"event": "offer", "offer": '
-STAT_PAGES = STAT_RESPONSES
 
 
 def plain(value: Any) -> Any:
@@ -84,7 +83,7 @@ class ChannelExtension:
         assert self.crawler.stats is not None
         stats = self.crawler.stats
         return {
-            "pages": int(stats.get_value(STAT_PAGES, 0)),
+            "pages": int(stats.get_value(STAT_RESPONSES, 0)),
             "offers": int(stats.get_value(STAT_OFFERS, 0)),
             "errors": int(stats.get_value(STAT_ERRORS, 0)),
         }

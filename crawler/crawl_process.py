@@ -1,7 +1,7 @@
 """One distributor's crawl in a process of its own (Twisted's reactor cannot restart).
 
 Run as `python -m crawler.crawl_process --config FILE --distributor CODE --run-key KEY ...`. The parent
-(crawler/run.py) starts it and reads its JSON-lines channel (crawler/channel.py). Exit status 0 when
+(pricewatch/crawls/local.py) starts it and reads its JSON-lines channel (crawler/channel.py). Exit status 0 when
 the crawl finished, 1 when it failed, 2 when the job itself is wrong (unknown distributor, bad config).
 """
 

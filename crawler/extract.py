@@ -27,12 +27,12 @@ from crawler.items import (
     FLAG_PRICE_MISSING,
     FLAG_STRUCTURED_MISMATCH,
     RawOffer,
+    StockState,
 )
 from crawler.parsing.prices import ParsedPrice, currency_code, parse_price, parse_prices_consistent
 from crawler.parsing.stock import parse_stock
 from crawler.parsing.structured import StructuredOffer, StructuredProduct
 from crawler.parsing.text import normalize_space
-from storage.models import StockState
 
 XPATH_PREFIX = "xpath:"
 _NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}

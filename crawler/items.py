@@ -1,10 +1,28 @@
-"""The item every spider yields: one seller's offer as the page showed it, raw strings beside parsed values."""
+"""The item every spider yields (one seller's offer as the page showed it, raw beside parsed) and its enums."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
-from storage.models import StockState
+
+class StockState(enum.StrEnum):
+    """What a page says of an offer's stock; `unknown` (blocked, unreadable) never raises an alert."""
+
+    IN_STOCK = "in_stock"
+    LOW_STOCK = "low_stock"
+    OUT_OF_STOCK = "out_of_stock"
+    PREORDER = "preorder"
+    UNKNOWN = "unknown"
+
+
+class Health(enum.StrEnum):
+    """A crawl run's verdict: `ok` runs are believed; `degraded` and `failed` ones open and resolve nothing."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+
 
 # Why a price is absent or doubtful; kept on the observation so nobody guesses.
 FLAG_PRICE_CONFLICT = "price_conflict"  # two different prices for one offer on one page

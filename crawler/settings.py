@@ -97,7 +97,7 @@ PLAYWRIGHT_DOWNLOAD_HANDLERS = {
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
 }
 
-# Job settings the runner sets (see crawler/run.py); their defaults let `scrapy crawl` show what is missing.
+# Job settings the runner sets (see pricewatch/crawls/local.py); their defaults let `scrapy crawl` show what is missing.
 PRICEWATCH_CONFIG = None
 PRICEWATCH_DISTRIBUTOR = None
 PRICEWATCH_DB_URL = None

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from crawler.config import Config
-from notify.i18n import Texts
+from crawler.i18n import Texts
 
 TEMPLATES = Path(__file__).with_name("templates")
 TELEGRAM_LIMIT = 4096

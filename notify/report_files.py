@@ -14,11 +14,11 @@ from storage.models import utcnow
 
 def violations_xlsx(source: Engine | Session, config: Config, distributor: str | None = None) -> tuple[str, bytes]:
     """(file name, XLSX bytes) of the violations report over the reports' default period."""
-    from reports.xlsx import build_violations_xlsx
+    from reports.output import build_report
 
     day = utcnow().astimezone(config.tz).date().isoformat()
     name = f"violations-{distributor}-{day}.xlsx" if distributor else f"violations-{day}.xlsx"
-    return name, build_violations_xlsx(source, config, distributor=distributor)
+    return name, build_report("xlsx", source, config, distributor=distributor)
 
 
 def digest_attachment(engine: Engine, config: Config) -> Callable[[], Attachment]:

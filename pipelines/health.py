@@ -7,18 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from crawler.config import CrawlHealthRule
-from storage.models import Health
-
-# Scrapy stats keys the spiders fill (see the brief's "Crawl wiring").
-STAT_RESPONSES = "pricewatch/responses"
-STAT_PRODUCT_PAGES = "pricewatch/product_pages"
-STAT_OFFERS = "pricewatch/offers"
-STAT_PRICE_MISSING = "pricewatch/price_missing"
-STAT_BLOCKED = "pricewatch/blocked"
-STAT_NOT_FOUND = "pricewatch/not_found"
-STAT_ERRORS = "pricewatch/errors"
-STAT_CANARY_SEEN = "pricewatch/canary_seen"
-STAT_HEALTH = "pricewatch/health"  # the verdict, set by the store pipeline for the crawl's parent process
+from crawler.items import Health
+from crawler.stats import (
+    STAT_BLOCKED,
+    STAT_ERRORS,
+    STAT_OFFERS,
+    STAT_PRICE_MISSING,
+    STAT_PRODUCT_PAGES,
+    STAT_RESPONSES,
+)
 
 
 @dataclass(frozen=True)

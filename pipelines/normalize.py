@@ -20,9 +20,9 @@ from crawler.items import (
     FLAG_PRICE_MISSING,
     FLAG_PRICE_ON_REQUEST,
     RawOffer,
+    StockState,
 )
 from storage.codes import normalize_gtin
-from storage.models import StockState
 
 _SPACES = re.compile(r"\s+")
 _CENT = Decimal("0.01")

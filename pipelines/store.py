@@ -28,18 +28,12 @@ from sqlalchemy.orm import Session
 from twisted.internet.task import LoopingCall
 
 from crawler.config import Config, load_config
-from pipelines.health import (
-    STAT_ERRORS,
-    STAT_HEALTH,
-    STAT_OFFERS,
-    STAT_PRODUCT_PAGES,
-    CanaryCheck,
-    Verdict,
-    judge,
-)
+from crawler.items import Health, StockState
+from crawler.stats import STAT_ERRORS, STAT_HEALTH, STAT_OFFERS, STAT_PRODUCT_PAGES
+from pipelines.health import CanaryCheck, Verdict, judge
 from pipelines.match import MatchedOffer
 from storage.engine import make_engine, session_scope
-from storage.models import Health, RunStatus, StockState
+from storage.models import RunStatus
 from storage.queries.crawl_runs import (
     fail_run,
     finish_run,

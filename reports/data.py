@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from crawler.errors import UserError
+from crawler.items import StockState
 from storage.engine import session_scope
-from storage.models import StockState
 from storage.queries import evidence as evidence_queries
 from storage.queries import reports as queries
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from notify.i18n import Texts
+from crawler.config import Config
+from crawler.errors import UserError
+from crawler.i18n import Texts
 
 # key: (Russian, English)
 REPORT_STRINGS: dict[str, tuple[str, str]] = {
@@ -140,3 +142,11 @@ class ReportTexts(Texts):
     def date(self, value: dt.date) -> str:
         """A local calendar date as the language writes it."""
         return value.strftime("%d.%m.%Y" if self.language == "ru" else "%Y-%m-%d")
+
+
+def texts_for(config: Config, language: str | None = None) -> ReportTexts:
+    """The report's language: `language` when given, else the config's `notify.language`."""
+    lang = language or config.notify.language
+    if lang not in ("ru", "en"):
+        raise UserError(f"--lang: expected ru or en, got {lang!r}")
+    return ReportTexts("ru" if lang == "ru" else "en", config.tz)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from crawler.config import Config
 from crawler.errors import UserError
 from reports.data import ReportData, collect_report
-from reports.labels import ReportTexts
+from reports.labels import ReportTexts, texts_for
 
 ReportFormat = Literal["xlsx", "pdf", "csv"]
 FORMATS: tuple[ReportFormat, ...] = ("xlsx", "pdf", "csv")
@@ -27,14 +27,6 @@ def report_format(path: Path, fmt: str | None) -> ReportFormat:
         if chosen == known:
             return known
     raise UserError(f"--out {path}: cannot tell the format from the name; use .xlsx, .pdf or .csv (or --format)")
-
-
-def texts_for(config: Config, language: str | None = None) -> ReportTexts:
-    """The report's language: `language` when given, else the config's `notify.language`."""
-    lang = language or config.notify.language
-    if lang not in ("ru", "en"):
-        raise UserError(f"--lang: expected ru or en, got {lang!r}")
-    return ReportTexts("ru" if lang == "ru" else "en", config.tz)
 
 
 def render(fmt: ReportFormat, data: ReportData, texts: ReportTexts, link_base: Path) -> bytes:
@@ -70,6 +62,23 @@ def write_atomically(path: Path, content: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def build_report(
+    fmt: ReportFormat,
+    source: Engine | Session,
+    config: Config,
+    *,
+    distributor: str | None = None,
+    date_from: str | dt.date | None = None,
+    date_to: str | dt.date | None = None,
+    language: str | None = None,
+    link_base: Path | None = None,
+) -> bytes:
+    """The report file's bytes (e.g. for an email attachment); evidence links are relative to `link_base` (cwd)."""
+    texts = texts_for(config, language)
+    data = collect_report(source, config, distributor=distributor, date_from=date_from, date_to=date_to)
+    return render(fmt, data, texts, link_base or Path.cwd())
 
 
 def write_report(

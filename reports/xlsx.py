@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,54 +11,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import xlsxwriter
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from crawler.config import Config
 from reports.cells import escape_formula
-from reports.data import DistributorSummary, EvidenceFile, ReportData, StockRow, Violation, collect_report
+from reports.data import DistributorSummary, EvidenceFile, ReportData, StockRow, Violation
 from reports.labels import ReportTexts
-from reports.output import texts_for, write_report
 
 MONEY_FORMAT = '#,##0.00 "₽"'  # Russian Excel shows it as `# ##0,00 ₽`
 LINE_CHARTS = 6  # price-vs-RRP charts for the most deeply violated listings
 MAX_URL = 2079  # Excel's limit; longer URLs are written as text
 
 _Row = TypeVar("_Row")
-
-
-def build_violations_xlsx(
-    source: Engine | Session,
-    config: Config,
-    *,
-    distributor: str | None = None,
-    date_from: str | dt.date | None = None,
-    date_to: str | dt.date | None = None,
-    language: str | None = None,
-    link_base: Path | None = None,
-) -> bytes:
-    """The workbook's bytes (e.g. for an email attachment); evidence links are relative to `link_base` (cwd)."""
-    data = collect_report(source, config, distributor=distributor, date_from=date_from, date_to=date_to)
-    return render_xlsx(data, texts_for(config, language), link_base or Path.cwd())
-
-
-def write_violations_xlsx(
-    path: str | os.PathLike[str],
-    source: Engine | Session,
-    config: Config,
-    *,
-    distributor: str | None = None,
-    date_from: str | dt.date | None = None,
-    date_to: str | dt.date | None = None,
-    language: str | None = None,
-) -> ReportData:
-    """Write the workbook to `path` whole; evidence links are relative to its folder."""
-    return write_report(
-        path, "xlsx", source, config, distributor=distributor, date_from=date_from, date_to=date_to, language=language
-    )
 
 
 def render_xlsx(data: ReportData, texts: ReportTexts, link_base: Path) -> bytes:

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from storage.models import Alert, Health, SellerKind, StockState
+from crawler.items import Health, StockState
+from storage.models import Alert, SellerKind
 from storage.queries.rules import DistributorRun, OfferState, latest_offers, product_gtins
 
 Severity = Literal["info", "warning", "critical"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from crawler.config import Config
+from crawler.items import Health
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult
 from rules.describe import subject
-from storage.models import Health
 
 NAME = "crawler_health"
 SUBJECT = {

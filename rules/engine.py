@@ -1,20 +1,20 @@
-"""The alert lifecycle: findings become opened, ongoing and resolved alerts, each event queued to the outbox.
+"""The alert lifecycle: findings become opened, ongoing and resolved alerts, and each change an alert event.
 
-One rules run is one transaction (killed part-way, it leaves nothing) under a lock (two at once cannot open an
-alert twice), and idempotent: over the same crawl runs a second run opens, resolves and queues nothing.
+One rules run works in the caller's transaction (killed part-way, it leaves nothing) under a lock (two at once
+cannot open an alert twice), and is idempotent: over the same crawl runs a second run opens and resolves nothing.
+The run returns its events; the caller queues them to the outbox in the same transaction (pricewatch/alerting.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from notify.routing import enqueue_events
 from rules import crawler_health, dumping, low_stock, parallel_import, price_move, regional_shortage, stock_out
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult
 from storage.models import Alert, AlertEvent, AlertStatus, EventKind, RulesRun, utcnow
@@ -31,23 +31,21 @@ RULES: tuple[Rule, ...] = (
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 
-# notify.routing.enqueue_events: outbox rows for (alert, event) pairs per the config's routes; returns how many.
-Enqueue = Callable[[Session, Config, Iterable[tuple[Alert, AlertEvent]]], int]
-
 
 @dataclass
 class RulesRunSummary:
     rules_run_id: int
     counts: dict[str, Counter[EventKind]] = field(default_factory=dict)
-    queued: int = 0  # outbox rows
+    queued: int = 0  # outbox rows, filled in by whoever queued the events
     new_crawl_runs: list[int] = field(default_factory=list)
+    events: list[tuple[Alert, AlertEvent]] = field(default_factory=list)  # in the order they happened
 
     def total(self, kind: EventKind) -> int:
         return sum(c[kind] for c in self.counts.values())
 
 
 class _Lifecycle:
-    """Turns each rule's result into alert changes; events are written and queued together at the end."""
+    """Turns each rule's result into alert changes; the events are written together at the end."""
 
     def __init__(self, now: dt.datetime, runs: dict[int, DistributorRun], fresh: set[int]) -> None:
         self.now = now
@@ -117,11 +115,9 @@ def _by_rule(alerts: Iterable[Alert]) -> dict[str, dict[str, Alert]]:
     return grouped
 
 
-def run_rules(
-    session: Session, config: Config, *, now: dt.datetime | None = None, enqueue: Enqueue = enqueue_events
-) -> RulesRunSummary:
+def run_rules(session: Session, config: Config, *, now: dt.datetime | None = None) -> RulesRunSummary:
     """Evaluate every enabled rule and apply the lifecycle, in the caller's transaction (which must be fresh:
-    the run lock is its first statement). The caller commits."""
+    the run lock is its first statement). Returns the run's events; the caller queues them and commits."""
     begin_rules_run(session)
     now = now or utcnow()
     record = RulesRun(started_at=now)
@@ -154,9 +150,7 @@ def run_rules(
     summary.new_crawl_runs = sorted(runs[d].run_id for d in fresh)
     for alert, kind in lifecycle.changes:
         summary.counts[alert.rule][kind] += 1
-    summary.queued = enqueue(
-        session, config, [(alert, event) for (alert, _), event in zip(lifecycle.changes, events, strict=True)]
-    )
+    summary.events = [(alert, event) for (alert, _), event in zip(lifecycle.changes, events, strict=True)]
 
     record.opened = summary.total(EventKind.OPENED)
     record.ongoing = summary.total(EventKind.ONGOING)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from crawler.config import Config
+from crawler.items import Health, StockState
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult
 from rules.describe import subject
-from storage.models import Health, SellerKind, StockState
+from storage.models import SellerKind
 from storage.queries.rules import OfferState
 
 NAME = "regional_shortage"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from crawler.config import Config
+from crawler.items import StockState
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult, stock_readings
 from rules.describe import offer_details, subject
-from storage.models import StockState
 from storage.queries.rules import AVAILABLE
 
 NAME = "stock_out"

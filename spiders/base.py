@@ -21,7 +21,7 @@ from crawler.extract import blocked_offer, not_found_offer
 from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, FLAG_PRICE_MISSING, RawOffer
 from crawler.parsing.blocking import detect_block
 from crawler.settings import distributor_settings
-from pipelines.health import (
+from crawler.stats import (
     STAT_BLOCKED,
     STAT_CANARY_SEEN,
     STAT_ERRORS,

@@ -13,11 +13,10 @@ import lxml.etree
 from scrapy.http import Request, Response
 
 from crawler.extract import OfferFields, build_offer
-from crawler.items import RawOffer
+from crawler.items import RawOffer, StockState
 from crawler.parsing.stock import state_for_quantity
-from pipelines.health import STAT_ERRORS, STAT_PRODUCT_PAGES
+from crawler.stats import STAT_ERRORS, STAT_PRODUCT_PAGES
 from spiders.base import PricewatchSpider
-from storage.models import StockState
 
 _TRUE = {"true", "1", "yes", "да"}
 _FALSE = {"false", "0", "no", "нет"}

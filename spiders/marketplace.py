@@ -15,7 +15,7 @@ from crawler.browser import wait_for_prices
 from crawler.extract import XPATH_PREFIX, OfferFields, build_offer
 from crawler.items import RawOffer
 from crawler.parsing.structured import StructuredOffer, extract_product
-from pipelines.health import STAT_ERRORS, STAT_PRICE_MISSING
+from crawler.stats import STAT_ERRORS, STAT_PRICE_MISSING
 from spiders.pages import PageSpider
 
 _WAIT = "wait"  # key of the page method whose result says whether the prices rendered

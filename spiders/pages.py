@@ -14,7 +14,7 @@ from scrapy.utils.sitemap import Sitemap
 
 from crawler.extract import FieldReader, page_root
 from crawler.items import FLAG_PRICE_MISSING, RawOffer
-from pipelines.health import STAT_ERRORS, STAT_PRODUCT_PAGES, STAT_RESPONSES
+from crawler.stats import STAT_ERRORS, STAT_PRODUCT_PAGES, STAT_RESPONSES
 from spiders.base import META_CANARY, PricewatchSpider
 
 META_PRODUCT = "pw_product"  # True: a product URL (listing, URL list, canary); False: probably one (sitemap)

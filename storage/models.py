@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from crawler.items import Health, StockState
+
 MONEY = Numeric(14, 2)
 
 NAMING_CONVENTION = {
@@ -69,14 +71,6 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class StockState(enum.StrEnum):
-    IN_STOCK = "in_stock"
-    LOW_STOCK = "low_stock"
-    OUT_OF_STOCK = "out_of_stock"
-    PREORDER = "preorder"
-    UNKNOWN = "unknown"
-
-
 class SellerKind(enum.StrEnum):
     DISTRIBUTOR = "distributor"
     RESELLER = "reseller"
@@ -95,12 +89,6 @@ class MatchMethod(enum.StrEnum):
 class RunStatus(enum.StrEnum):
     RUNNING = "running"
     FINISHED = "finished"
-    FAILED = "failed"
-
-
-class Health(enum.StrEnum):
-    OK = "ok"
-    DEGRADED = "degraded"
     FAILED = "failed"
 
 

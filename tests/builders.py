@@ -24,11 +24,12 @@ import yaml
 from sqlalchemy import Engine
 
 from crawler.config import Config, parse_config
+from crawler.items import Health, StockState
 from fixtures.pilot.scenario import MARKETPLACE, offers
 from storage.catalog_import import import_catalog
 from storage.codes import normalize_gtin, normalize_vendor_code
 from storage.engine import session_scope
-from storage.models import Health, MatchMethod, RunStatus, StockState
+from storage.models import MatchMethod, RunStatus
 from storage.queries import catalog
 from storage.queries.crawl_runs import finish_run, start_run
 from storage.queries.listings import ListingSeen, SellerSeen, add_sellers, distributor_id, seller_ids, upsert_listings

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, text
 
-from crawler.cli import main
 from crawler.config import Config, parse_config
 from fixtures.sites import PilotSites, start_pilot_sites
+from pricewatch.cli import main
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Base

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from crawler.items import StockState
 from crawler.parsing.text import normalize_space
-from storage.models import StockState
 
 LOW_STOCK_MAX = 5  # a count on hand at or below this is low stock
 

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM
+from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, StockState
 from crawler.parsing.prices import currency_code, money, parse_price
 from crawler.parsing.stock import parse_stock
 from crawler.parsing.text import normalize_space
-from storage.models import StockState
 
 logger = logging.getLogger(__name__)
 

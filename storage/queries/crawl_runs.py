@@ -19,7 +19,8 @@ import psutil
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import CrawlRun, Distributor, Health, Observation, RunStatus, utcnow
+from crawler.items import Health
+from storage.models import CrawlRun, Distributor, Observation, RunStatus, utcnow
 
 # A process started this long after its run row is another process that reused the pid.
 _PID_REUSE_SLACK = dt.timedelta(seconds=5)

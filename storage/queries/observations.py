@@ -18,7 +18,8 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, exists, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models import CrawlRun, Evidence, Observation, RunStatus, StockState
+from crawler.items import StockState
+from storage.models import CrawlRun, Evidence, Observation, RunStatus
 from storage.queries.upsert import BulkInsert
 
 

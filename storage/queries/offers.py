@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawler.items import Health, StockState
 from storage.models import (
     CrawlRun,
     Distributor,
-    Health,
     Listing,
     MatchMethod,
     Observation,
@@ -24,7 +24,6 @@ from storage.models import (
     Product,
     RunStatus,
     Seller,
-    StockState,
 )
 
 # Price lists carry no currency: RRP is in roubles, so a deviation is computed for rouble prices only.

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from crawler.items import StockState
 from storage.models import (
     Alert,
     CrawlRun,
@@ -27,7 +28,6 @@ from storage.models import (
     RunStatus,
     SalesPlan,
     Seller,
-    StockState,
 )
 
 VIOLATION_RULES = ("dumping", "parallel_import")

@@ -34,7 +34,15 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from crawler.config import DumpingRule
-from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, FLAG_PRICE_ON_REQUEST
+from crawler.items import (
+    FLAG_BLOCKED,
+    FLAG_NOT_FOUND,
+    FLAG_PRICE_CONFLICT,
+    FLAG_PRICE_FROM,
+    FLAG_PRICE_ON_REQUEST,
+    Health,
+    StockState,
+)
 from storage.codes import normalize_vendor_code
 from storage.models import (
     MONEY,
@@ -42,7 +50,6 @@ from storage.models import (
     AlertStatus,
     CrawlRun,
     Distributor,
-    Health,
     Listing,
     Observation,
     Price,
@@ -53,7 +60,6 @@ from storage.models import (
     RunStatus,
     Seller,
     SellerKind,
-    StockState,
     UTCDateTime,
 )
 

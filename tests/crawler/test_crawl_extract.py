@@ -13,9 +13,9 @@ from parsel import css2xpath
 from crawler.config import Distributor, Selectors
 from crawler.errors import UserError
 from crawler.extract import FieldReader, OfferFields, build_offer, css_to_xpath
+from crawler.items import StockState
 from crawler.parsing.structured import extract_product
 from crawler.retry import retry_after_seconds
-from storage.models import StockState
 
 PAGE = """<html><head><script type="application/ld+json">
 {"@context": "https://schema.org", "@type": "Product", "name": "Конвектор TL-1001", "sku": "TL1001-RU",

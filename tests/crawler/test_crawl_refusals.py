@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from crawler.config import load_config
-from crawler.run import CrawlSummary, run_crawls
+from pricewatch.crawls.local import CrawlSummary, run_crawls
 from tests.http_site import HttpSite
 
 PRODUCT = """<html><head><meta charset="utf-8"><title>{name}</title></head><body>

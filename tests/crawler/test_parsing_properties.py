@@ -8,12 +8,11 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, FLAG_PRICE_ON_REQUEST
+from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, FLAG_PRICE_ON_REQUEST, StockState
 from crawler.parsing.blocking import detect_block
 from crawler.parsing.prices import MAX_AMOUNT, ParsedPrice, parse_price, parse_prices_consistent
 from crawler.parsing.stock import LOW_STOCK_MAX, from_schema_availability, parse_stock
 from crawler.parsing.structured import extract_product
-from storage.models import StockState
 
 SPACES = [" ", "\xa0", "\u202f", "\u2009"]
 # Text that looks like a price tag, so the generator reaches the parser's deeper branches, not only its exits.

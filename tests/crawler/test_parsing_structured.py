@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM
+from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, StockState
 from crawler.parsing.structured import StructuredOffer, StructuredProduct, extract_product
-from storage.models import StockState
 
 URL = "https://klimatprof.example/p/tl-1001"
 

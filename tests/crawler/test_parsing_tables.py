@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.items import StockState
 from crawler.parsing.prices import parse_price
 from crawler.parsing.stock import from_schema_availability, parse_stock
-from storage.models import StockState
 
 DATA = Path(__file__).parent / "data"
 _ESCAPE = re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|n|t)")

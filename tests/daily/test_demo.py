@@ -10,10 +10,10 @@ import openpyxl
 import pytest
 from rich.console import Console
 
-from crawler.demo import run_demo
 from crawler.errors import UserError
 from fixtures.pilot.scenario import DAYS, expected_alerts
 from fixtures.sites import PilotSites
+from pricewatch.demo import run_demo
 from tests.conftest import REPO
 
 

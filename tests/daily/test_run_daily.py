@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from crawler.config import load_config
-from crawler.daily import EXIT_BUSY, EXIT_OK, run_daily
 from fixtures.pilot.scenario import DAYS, expected_alerts
 from fixtures.sites import PilotSites
 from fixtures.smtp import FakeSmtpServer
 from fixtures.telegram_api import FakeTelegramApi
+from pricewatch.daily import EXIT_BUSY, EXIT_OK, run_daily
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, DailyRun, Outbox, OutboxStatus
@@ -93,7 +93,18 @@ def test_two_pilot_days_open_and_resolve_the_expected_alerts_and_deliver_each_on
 
 def _run_daily_process(config: Path, db_url: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "run-daily", "--config", str(config), "--db", db_url, "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "pricewatch.cli",
+            "run-daily",
+            "--config",
+            str(config),
+            "--db",
+            db_url,
+            "--format",
+            "json",
+        ],
         cwd=REPO,
         env=os.environ.copy(),
         stdout=subprocess.PIPE,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from crawler.items import Health, StockState
 from fixtures.telegram_api import FakeTelegramApi
 from notify import bot_commands as commands
 from notify.bot import build_application
@@ -20,7 +21,6 @@ from storage.models import (
     Alert,
     CrawlRun,
     Distributor,
-    Health,
     Listing,
     MatchMethod,
     Observation,
@@ -30,7 +30,6 @@ from storage.models import (
     RunStatus,
     Seller,
     SellerKind,
-    StockState,
 )
 
 ALLOWED, STRANGER = "1001", "2002"

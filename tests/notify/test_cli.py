@@ -9,7 +9,7 @@ from typing import Any
 from click.testing import CliRunner
 from sqlalchemy import create_engine
 
-from crawler.cli import cli
+from pricewatch.cli import cli
 from storage.models import OutboxStatus
 
 CONFIG = """

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notify.i18n import Texts
+from crawler.i18n import Texts
 from notify.messages import TELEGRAM_LIMIT, digest_view, telegram_alert, telegram_digest
 
 

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from crawler.config import parse_config
-from crawler.run import run_crawls
+from crawler.items import Health
 from fixtures.sites import Mode, PilotSites
+from pricewatch.crawls.local import run_crawls
 from storage.engine import make_engine, session_scope
-from storage.models import CrawlRun, Health, RunStatus
+from storage.models import CrawlRun, RunStatus
 
 PILOT_YAML = Path(__file__).resolve().parents[2] / "pilot.yaml"
 

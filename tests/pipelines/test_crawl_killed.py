@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from crawler.config import parse_config
-from crawler.run import run_crawls
+from crawler.items import Health
 from fixtures.pilot import scenario
 from fixtures.pilot.files import PRICE_LIST_CSV
 from fixtures.sites import Mode, PilotSites
+from pricewatch.crawls.local import run_crawls
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
-from storage.models import CrawlRun, Health, Observation, RunStatus
+from storage.models import CrawlRun, Observation, RunStatus
 
 REPO = Path(__file__).resolve().parents[2]
 PILOT_YAML = REPO / "pilot.yaml"

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from crawler.config import CrawlHealthRule
+from crawler.items import Health
 from pipelines.health import CanaryCheck, judge
-from storage.models import Health
 
 RULE = CrawlHealthRule(min_offer_share=0.5, max_missing_price_share=0.3)
 URL = "http://shop.test/canary"

@@ -14,14 +14,15 @@ import pytest
 from sqlalchemy import select
 
 from crawler.config import Config, parse_config
-from crawler.run import CrawlSummary, run_crawls
+from crawler.items import Health
 from fixtures.pilot import scenario
 from fixtures.pilot.files import PRICE_LIST_CSV
 from fixtures.sites import PilotSites
 from pipelines.matching import CatalogIndex, MatchSettings
+from pricewatch.crawls.local import CrawlSummary, run_crawls
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
-from storage.models import CrawlRun, Distributor, Health, Listing, Product, RunStatus, Seller
+from storage.models import CrawlRun, Distributor, Listing, Product, RunStatus, Seller
 from storage.queries.matching import load_catalog
 
 pytestmark = pytest.mark.chromium

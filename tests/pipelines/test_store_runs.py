@@ -13,19 +13,9 @@ from decimal import Decimal
 import psutil
 from sqlalchemy import Engine, select
 
-from crawler.items import RawOffer
+from crawler.items import Health, RawOffer
 from storage.engine import session_scope
-from storage.models import (
-    CrawlRun,
-    Distributor,
-    Health,
-    Listing,
-    MatchMethod,
-    Observation,
-    Product,
-    RunStatus,
-    Seller,
-)
+from storage.models import CrawlRun, Distributor, Listing, MatchMethod, Observation, Product, RunStatus, Seller
 from storage.queries.crawl_runs import mark_stale_runs_failed, start_run
 
 Feed = Callable[..., subprocess.CompletedProcess[str]]

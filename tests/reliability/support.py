@@ -18,7 +18,7 @@ from sqlalchemy import JSON, Engine, LargeBinary, String, Text, func, select
 from crawler.config import Config
 from fixtures.pilot.files import PRICE_LIST_CSV
 from fixtures.pilot.scenario import SITES
-from rules.engine import run_rules
+from pricewatch.alerting import run_rules_and_queue
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, AlertStatus, Base
@@ -142,7 +142,7 @@ def seed_pilot_days(
             world.crawl(site, day(n, hours=hour), pilot_seen(site, n))
         if rules:
             with session_scope(engine) as session:
-                rules_run_id = run_rules(session, config).rules_run_id
+                rules_run_id = run_rules_and_queue(session, config).rules_run_id
     engine.dispose()
     return rules_run_id
 

@@ -21,13 +21,14 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from crawler.config import load_config
+from crawler.items import Health
 from fixtures.pilot import scenario
 from fixtures.pilot.scenario import KLIMATPROF, TECHSNAB
 from fixtures.sites import PilotSites
 from fixtures.sites.modes import Mode
 from fixtures.telegram_api import FakeTelegramApi
 from storage.engine import make_engine, session_scope
-from storage.models import CrawlRun, Distributor, Health, Observation, Outbox, OutboxStatus, RunStatus
+from storage.models import CrawlRun, Distributor, Observation, Outbox, OutboxStatus, RunStatus
 from tests.reliability.support import (
     PRICEWATCH,
     AlertKey,

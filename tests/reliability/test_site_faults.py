@@ -16,15 +16,16 @@ import pytest
 from sqlalchemy import select
 
 from crawler.config import Config, parse_config
-from crawler.run import CrawlSummary, run_crawls
+from crawler.items import Health
 from fixtures.pilot import scenario
 from fixtures.pilot.scenario import KLIMATPROF, MARKETPLACE, TECHSNAB
 from fixtures.sites import PilotSites
 from fixtures.sites.base import Hit
 from fixtures.sites.modes import Mode
-from rules.engine import run_rules
+from pricewatch.alerting import run_rules_and_queue
+from pricewatch.crawls.local import CrawlSummary, run_crawls
 from storage.engine import make_engine, session_scope
-from storage.models import CrawlRun, Health, Listing, Observation, RunStatus, Seller
+from storage.models import CrawlRun, Listing, Observation, RunStatus, Seller
 from tests.reliability.support import (
     AlertKey,
     copy_sqlite,
@@ -129,7 +130,7 @@ def _stored(db_url: str, run_key: str, base_url: str) -> tuple[CrawlRun, dict[tu
 def _rules(db_url: str, config: Config) -> tuple[set[tuple[AlertKey, str]], set[AlertKey]]:
     engine = make_engine(db_url)
     with session_scope(engine) as session:
-        rules_run_id = run_rules(session, config).rules_run_id
+        rules_run_id = run_rules_and_queue(session, config).rules_run_id
     events, after = events_of(engine, rules_run_id), open_alerts(engine)
     engine.dispose()
     return events, after

@@ -20,6 +20,7 @@ from PIL import Image
 from sqlalchemy import Engine
 
 from crawler.config import Config
+from crawler.items import StockState
 from storage.engine import make_engine, session_scope
 from storage.models import (
     Alert,
@@ -37,7 +38,6 @@ from storage.models import (
     SalesPlan,
     Seller,
     SellerKind,
-    StockState,
 )
 
 MSK = ZoneInfo("Europe/Moscow")

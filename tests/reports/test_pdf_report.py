@@ -14,7 +14,8 @@ from PIL import Image, ImageStat
 
 import reports.pdf
 from reports.data import collect_report
-from reports.output import texts_for, write_report
+from reports.labels import texts_for
+from reports.output import write_report
 from reports.pdf import render_html
 
 PERIOD = {"date_from": "2026-03-01", "date_to": "2026-03-10"}

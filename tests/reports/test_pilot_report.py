@@ -19,9 +19,9 @@ from crawler.config import parse_config
 from fixtures.pilot.files import PRICE_LIST_CSV
 from fixtures.pilot.scenario import DAYS, SITES, expected_alerts
 from fixtures.sites import start_pilot_sites
+from pricewatch.alerting import run_rules_and_queue
 from reports.evidence import capture_for_new_alerts
 from reports.output import write_report
-from rules.engine import run_rules
 from storage.engine import make_engine, session_scope
 from storage.models import Alert
 from tests.builders import World, day, pilot_seen
@@ -52,7 +52,7 @@ def test_pilot_report_shows_every_expected_violation_with_evidence_that_opens(
                 ]
                 world.crawl(site, day(n, hours=hour), seen)
             with session_scope(engine) as session:  # the rules run right after the day's crawls
-                run_rules(session, config, now=day(n, hours=len(SITES)))
+                run_rules_and_queue(session, config, now=day(n, hours=len(SITES)))
             capture_for_new_alerts(engine, config)  # as run-daily does after the rules
 
     expected = {(e.rule, e.vendor_code, e.seller) for n in DAYS for e in expected_alerts(n) if e.rule in VIOLATIONS}

@@ -13,8 +13,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from reports.output import write_report
-from reports.xlsx import build_violations_xlsx
+from reports.output import build_report, write_report
 from storage.engine import session_scope
 from storage.models import Alert, CrawlRun, Observation, RunStatus
 
@@ -159,10 +158,10 @@ def test_injected_formula_in_a_product_name_comes_out_as_text(workbook: openpyxl
 
 
 def test_bytes_for_one_distributor_are_a_workbook_with_that_distributor_only(scenario: Any) -> None:
-    content = build_violations_xlsx(scenario.engine, scenario.config, distributor="techsnab", **PERIOD)
+    content = build_report("xlsx", scenario.engine, scenario.config, distributor="techsnab", **PERIOD)
     book = openpyxl.load_workbook(io.BytesIO(content))
     codes = [r[1] for r in book["Сводка"].iter_rows(min_row=6, max_row=6, values_only=True)]
     assert codes == ["techsnab"]
     assert book["Нарушения"].max_row == 1 + 2
-    english = build_violations_xlsx(scenario.engine, scenario.config, language="en", **PERIOD)
+    english = build_report("xlsx", scenario.engine, scenario.config, language="en", **PERIOD)
     assert openpyxl.load_workbook(io.BytesIO(english)).sheetnames[0] == "Summary"

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from fixtures.pilot.catalog import ean13
-from rules.engine import RulesRunSummary, run_rules
+from pricewatch.alerting import run_rules_and_queue
+from rules.engine import RulesRunSummary
 from storage.engine import session_scope
 from storage.models import Alert, AlertEvent, AlertStatus, Outbox
 from tests.builders import World, make_config
@@ -51,7 +52,7 @@ def make_world(engine: Engine) -> MakeWorld:
 def evaluate(world: World) -> RulesRunSummary:
     """One `rules run` (its own transaction, the real outbox routing)."""
     with session_scope(world.engine) as session:
-        return run_rules(session, world.config)
+        return run_rules_and_queue(session, world.config)
 
 
 def alerts(world: World, *, status: AlertStatus | None = AlertStatus.OPEN) -> dict[str, Alert]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from notify.routing import enqueue_events
-from rules.engine import run_rules
+from pricewatch.alerting import run_rules_and_queue
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, EventKind, RulesRun
 from tests.builders import Seen, World, day, make_config
@@ -98,7 +98,7 @@ def test_two_runs_at_once_open_each_alert_once(make_world: MakeWorld, db_url: st
         try:
             barrier.wait()
             with session_scope(engine) as session:
-                run_rules(session, world.config)
+                run_rules_and_queue(session, world.config)
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -131,7 +131,7 @@ def test_a_run_that_fails_part_way_leaves_nothing_behind(make_world: MakeWorld) 
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError, match="killed"), session_scope(world.engine) as session:
-        run_rules(session, world.config, enqueue=queue_half_then_die)
+        run_rules_and_queue(session, world.config, enqueue=queue_half_then_die)
     assert (_count(world, RulesRun), _count(world, AlertEvent), outbox_keys(world)) == (0, 0, [])
     assert found(world, "dumping") == {}
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND
+from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, StockState
 from fixtures.pilot.catalog import ean13
-from storage.models import StockState
 from tests.builders import Seen, World, day
 from tests.rules.conftest import GTIN_1001, MakeWorld, evaluate, found, history
 

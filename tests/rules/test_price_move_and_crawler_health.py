@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.items import FLAG_PRICE_MISSING
-from storage.models import Health, RunStatus, StockState
+from crawler.items import FLAG_PRICE_MISSING, Health, StockState
+from storage.models import RunStatus
 from tests.builders import Seen, day
 from tests.rules.conftest import MakeWorld, evaluate, found, history
 

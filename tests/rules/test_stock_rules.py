@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND
-from storage.models import Health, StockState
+from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, Health, StockState
 from tests.builders import Seen, day
 from tests.rules.conftest import MakeWorld, evaluate, found, history
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from crawler.config import Config
-from crawler.daily import run_daily
-from crawler.run import CrawlProgress, run_crawls
 from fixtures.sites import PilotSites
+from pricewatch.crawls.local import CrawlProgress, run_crawls
+from pricewatch.daily import run_daily
 from storage.engine import make_engine, session_scope
 from storage.models import CrawlRun, Distributor, Listing, Observation, RunStatus, Seller
 from storage.queries import sellers

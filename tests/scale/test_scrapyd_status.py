@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.cli import main
+from pricewatch.cli import main
 from tests.scale.conftest import PASSWORD, PILOT_YAML, USERNAME, Pair, closed_port_url
 
 pytestmark = pytest.mark.postgres

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from crawler.config import load_config
-from crawler.run import run_crawls
 from fixtures.sites import PilotSites
 from fixtures.sites.modes import Mode
+from pricewatch.crawls.local import run_crawls
 from tests.spiders.pilot_crawl import Crawl, CrawlPilot
 
 PILOT_YAML = Path(__file__).resolve().parent.parent.parent / "pilot.yaml"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from crawler.run import CrawlSummary
 from fixtures.pilot.scenario import Offer
 from fixtures.sites.base import Hit
+from pricewatch.crawls.local import CrawlSummary
 from storage.codes import normalize_gtin
 
 

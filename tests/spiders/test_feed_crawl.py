@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from crawler.config import load_config
-from crawler.run import run_crawls
 from fixtures.pilot.scenario import KLIMATPROF, canary, feed_offers
 from fixtures.sites.modes import Mode
+from pricewatch.crawls.local import run_crawls
 from tests.http_site import HttpSite
 from tests.spiders.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from crawler.cli.common import config_option, db_option, emit, format_option, get_config, to_json
 from crawler.config import RuleName
 from crawler.errors import UserError
+from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config, to_json
 
 if TYPE_CHECKING:
     from storage.queries.alerts import AlertView

@@ -9,8 +9,8 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from crawler.cli.common import config_option, db_option, emit, format_option, get_config
 from crawler.errors import UserError
+from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config
 
 if TYPE_CHECKING:
     pass
@@ -87,8 +87,8 @@ def cli(
     Without --output the offers go through the pipelines into the database and each run gets a health verdict.
     Exits 1 if any crawl failed.
     """
-    from crawler.cli.progress import crawl_progress, terminal_console
-    from crawler.run import run_crawls, select_distributors
+    from pricewatch.cli.progress import crawl_progress, terminal_console
+    from pricewatch.crawls.local import run_crawls, select_distributors
 
     config = get_config(config_path)
     select_distributors(config, codes)

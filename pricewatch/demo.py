@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.config import Config, load_config
-from crawler.daily import DailyResult, run_daily
-from crawler.run import CrawlProgress
+from pricewatch.crawls.local import CrawlProgress
+from pricewatch.daily import DailyResult, run_daily
 from storage.engine import make_engine, session_scope
 from storage.migrate import upgrade
 

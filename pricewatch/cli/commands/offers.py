@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from crawler.cli.common import config_option, db_option, get_config
-from crawler.cli.tables import Col, Kind, format_from_path, write_table
+from pricewatch.cli.common import config_option, db_option, get_config
+from pricewatch.cli.tables import Col, Kind, format_from_path, write_table
 
 # (key, Russian header, English header, kind, width)
 _COLUMNS: tuple[tuple[str, str, str, Kind, int], ...] = (

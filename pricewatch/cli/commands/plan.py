@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import config_option, db_option, emit, format_option, get_config
+from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config
 
 
 @click.group()

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from crawler.cli.common import config_option, db_option, emit, format_option, get_config, to_json
+from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config, to_json
 
 
 @click.command("run-daily")
@@ -20,8 +20,8 @@ def cli(config_path: str, db_url: str, codes: tuple[str, ...], fmt: str) -> None
     Exit codes: 0 all steps succeeded; 1 a step failed (the digest lists it); 2 a mistake in the config or
     arguments; 3 another run holds the lock, nothing was done.
     """
-    from crawler.cli.progress import crawl_progress, terminal_console
-    from crawler.daily import run_daily
+    from pricewatch.cli.progress import crawl_progress, terminal_console
+    from pricewatch.daily import run_daily
 
     config = get_config(config_path)
     for code in codes:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.common import config_option, db_option, format_option, get_config
-from crawler.cli.tables import Col, Kind, format_from_path, write_table
+from pricewatch.cli.common import config_option, db_option, format_option, get_config
+from pricewatch.cli.tables import Col, Kind, format_from_path, write_table
 
 if TYPE_CHECKING:
     from pipelines.matching import Candidate, CatalogIndex
@@ -196,8 +196,8 @@ def apply(*, file: Path, decided_by: str | None, db_url: str, fmt: str) -> None:
 
     Each decision wins over automatic matching from now on, and the offer's listings are re-pointed at once.
     """
-    from crawler.cli.common import emit
     from crawler.errors import UserError
+    from pricewatch.cli.common import emit
     from storage.engine import make_engine, session_scope
     from storage.queries.matching import apply_decisions, distributor_codes, load_catalog
     from storage.tabular import Column, locate_header, read_table

@@ -1,4 +1,8 @@
-"""The `pricewatch` command line: one lazily loaded module per command under `crawler.cli.commands`."""
+"""The `pricewatch` command line: one lazily loaded module per command under `pricewatch.cli.commands`.
+
+A module above this package adds its command through the `pricewatch.commands` entry points instead (today
+`scheduler.py`'s `pricewatch scheduler`), so that nothing here imports up to it.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,35 @@ import importlib
 import logging
 import pkgutil
 import sys
+from importlib.metadata import entry_points
 from typing import Any
 
 import click
 
-from crawler.cli import commands
 from crawler.errors import UserError
+from pricewatch.cli import commands
+
+COMMAND_ENTRY_POINTS = "pricewatch.commands"
 
 
 class LazyGroup(click.Group):
-    """Lists commands from module names and imports a command's module only when it is used."""
+    """Lists commands from module names and entry points, and imports a command's module only when it is used."""
+
+    def _modules(self) -> list[str]:
+        return [m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__)]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__))
+        return sorted({*self._modules(), *entry_points(group=COMMAND_ENTRY_POINTS).names})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.list_commands(ctx):
-            return None
-        module = importlib.import_module(f"{commands.__name__}.{cmd_name.replace('-', '_')}")
-        command: click.Command = module.cli
-        return command
+        if cmd_name in self._modules():
+            module = importlib.import_module(f"{commands.__name__}.{cmd_name.replace('-', '_')}")
+            command: click.Command = module.cli
+            return command
+        for point in entry_points(group=COMMAND_ENTRY_POINTS, name=cmd_name):
+            loaded: click.Command = point.load()
+            return loaded
+        return None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,6 +1,6 @@
 """Crawls as Scrapyd jobs: each distributor's crawl scheduled on the least busy Scrapyd host, followed to its end,
 cancelled past its time limit, and summed up from the crawl run it stored — the same `CrawlSummary` the local
-backend (crawler/run.py) gives.
+backend (pricewatch/crawls/local.py) gives.
 
 A job carries the settings a local crawl process gets (`crawler.crawl_process.job_settings`) as Scrapyd
 `setting=NAME=value` parameters, less what the host reads from its own environment (see `ScrapydHost.config` and
@@ -23,11 +23,11 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from crawler.channel import STAT_PAGES
 from crawler.config import Config, Distributor, ScrapydHost
 from crawler.crawl_process import job_settings
 from crawler.errors import UserError
-from crawler.run import (
+from crawler.stats import STAT_RESPONSES
+from pricewatch.crawls.local import (
     KILL_GRACE_SECONDS,
     STATUS_FAILED,
     STATUS_FINISHED,
@@ -363,7 +363,7 @@ class _ScrapydRun:
             distributor=crawl.distributor.code,
             run_key=crawl.run_key,
             status=status,
-            pages=int(run.stats.get(STAT_PAGES, run.pages)) if run else 0,
+            pages=int(run.stats.get(STAT_RESPONSES, run.pages)) if run else 0,
             offers=(run.stored if run.status == RunStatus.RUNNING else run.offers) if run else 0,
             errors=run.errors if run else 0,
             duration=time.monotonic() - crawl.started if crawl.started is not None else 0.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import config_option, db_option, emit, format_option, get_config
+from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config
 
 
 @click.group()

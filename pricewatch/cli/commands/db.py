@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import db_option, emit, format_option
+from pricewatch.cli.common import db_option, emit, format_option
 
 
 @click.group()

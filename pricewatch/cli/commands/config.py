@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import config_option, emit, format_option, get_config
 from crawler.config import Config
+from pricewatch.cli.common import config_option, emit, format_option, get_config
 
 
 @click.group()

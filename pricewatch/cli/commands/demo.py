@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import config_option
+from pricewatch.cli.common import config_option
 
 
 @click.command("demo")
@@ -30,8 +30,8 @@ def cli(config_path: str, out_dir: Path) -> None:
     """
     from rich.console import Console
 
-    from crawler.cli.progress import crawl_progress, terminal_console
-    from crawler.demo import run_demo
+    from pricewatch.cli.progress import crawl_progress, terminal_console
+    from pricewatch.demo import run_demo
 
     console = Console()
     with crawl_progress(terminal_console()) as on_progress:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import config_option, emit, format_option, get_config
 from crawler.errors import UserError
+from pricewatch.cli.common import config_option, emit, format_option, get_config
 
 COLUMNS = [
     ("url", "Host"),
@@ -31,7 +31,7 @@ def status(*, config_path: str, fmt: str) -> None:
     Running and Pending are pricewatch's jobs (by run key); Busy counts every project's jobs on the host.
     Exits 1 if any host is not ready.
     """
-    from crawler.scrapyd import hosts_status
+    from pricewatch.crawls.scrapyd import hosts_status
 
     config = get_config(config_path)
     if not config.crawl.scrapyd:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import config_option, db_option, emit, format_option, get_config, to_json
+from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config, to_json
 
 
 @click.group()
@@ -22,7 +22,8 @@ def run(*, config_path: str, db_url: str, fmt: str) -> None:
     Running it again over the same crawl runs changes nothing and queues nothing. Prints, per rule, how many
     alerts were opened, continued (ongoing) and resolved.
     """
-    from rules.engine import RULE_NAMES, run_rules
+    from pricewatch.alerting import run_rules_and_queue
+    from rules.engine import RULE_NAMES
     from storage.engine import make_engine, session_scope
     from storage.models import EventKind
 
@@ -30,7 +31,7 @@ def run(*, config_path: str, db_url: str, fmt: str) -> None:
     engine = make_engine(db_url)
     try:
         with session_scope(engine) as session:
-            summary = run_rules(session, config)
+            summary = run_rules_and_queue(session, config)
     finally:
         engine.dispose()
     rows = [

@@ -11,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from crawler.cli.common import plain
 from crawler.errors import UserError
+from pricewatch.cli.common import plain
 from reports.cells import escape_formula
 
 Kind = Literal["text", "money", "number", "int", "datetime"]

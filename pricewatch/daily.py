@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crawler.config import Config
-from crawler.run import CrawlProgress, CrawlSummary
+from pricewatch.crawls.local import CrawlProgress, CrawlSummary
 from storage.engine import make_engine, resolve_db_url, session_scope
 from storage.locks import LockBusy, exclusive
 from storage.queries import daily as daily_queries
@@ -109,13 +109,13 @@ class _Flow:
 
     def crawl(self, codes: Sequence[str], on_progress: Callable[[CrawlProgress], None] | None) -> str:
         if self.config.crawl.backend == "scrapyd":
-            from crawler.scrapyd import run_crawls_on_scrapyd
+            from pricewatch.crawls.scrapyd import run_crawls_on_scrapyd
 
             self.result.crawls = run_crawls_on_scrapyd(
                 self.config, codes, db_url=self.db_url, daily_run_id=self.result.daily_run_id, on_progress=on_progress
             )
         else:
-            from crawler.run import run_crawls
+            from pricewatch.crawls.local import run_crawls
 
             self.result.crawls = run_crawls(
                 self.config,
@@ -132,10 +132,10 @@ class _Flow:
         return verdicts or "no distributor to crawl"
 
     def rules(self) -> str:
-        from rules.engine import run_rules
+        from pricewatch.alerting import run_rules_and_queue
 
         with session_scope(self.engine) as session:
-            summary = run_rules(session, self.config)
+            summary = run_rules_and_queue(session, self.config)
         self.result.rules_run_id = summary.rules_run_id
         self.result.alerts = {
             rule: {kind.value: n for kind, n in counts.items()} for rule, counts in summary.counts.items()

@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from crawler.run import CrawlProgress
+    from pricewatch.crawls.local import CrawlProgress
 
 
 def terminal_console(stream: IO[str] | None = None) -> Console | None:
