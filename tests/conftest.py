@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,33 +18,10 @@ from pricewatch.cli import main
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
+from tests.support.cli import Outcome, Pricewatch
+from tests.support.services import REPO, require
 
 PG_ADMIN_DSN = os.environ.get("PRICEWATCH_TEST_PG", "postgresql://127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-REPO = Path(__file__).resolve().parent.parent
-
-
-def require(available: bool, what: str) -> None:
-    """Skip (locally) or fail (in CI) a test whose service is missing: CI must never skip one silently."""
-    if available:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI (CI=true) but is not available")
-    pytest.skip(f"{what} is not available")
-
-
-@pytest.fixture(name="require", scope="session")
-def require_fixture() -> Callable[[bool, str], None]:
-    """`require` for test modules, which cannot import this conftest by name."""
-    return require
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -138,18 +113,6 @@ def pilot_config(pilot: PilotSites) -> Config:
     """pilot.yaml parsed with its base URLs pointing at the running pilot sites."""
     path = REPO / "pilot.yaml"
     return parse_config(path.read_text(encoding="utf-8"), str(path), env=pilot.env())
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one in-process `pricewatch` run ended with."""
-
-    code: int
-    out: str
-    err: str
-
-
-Pricewatch = Callable[..., Outcome]
 
 
 @pytest.fixture

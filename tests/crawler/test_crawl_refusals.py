@@ -16,7 +16,7 @@ import pytest
 
 from crawler.config import load_config
 from pricewatch.crawls.local import CrawlSummary, run_crawls
-from tests.http_site import HttpSite
+from tests.support.http_site import HttpSite
 
 PRODUCT = """<html><head><meta charset="utf-8"><title>{name}</title></head><body>
 <h1>{name}</h1><div class="price">{price}</div><div class="stock">{stock}</div></body></html>"""
@@ -25,39 +25,42 @@ CAPTCHA = """<html><head><meta charset="utf-8"><title>Подтвердите, ч
 <input name="rep"></form></body></html>"""
 
 
-def answer(path: str, hit: int) -> tuple[int, dict[str, str], bytes]:
-    def page(name: str, price: str, stock: str) -> bytes:
-        return PRODUCT.format(name=name, price=price, stock=stock).encode()
+def _page(name: str, price: str, stock: str) -> bytes:
+    return PRODUCT.format(name=name, price=price, stock=stock).encode()
 
-    if path == "/robots.txt":
-        return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /private\n"
-    if path == "/private":
-        return 200, {}, page("Secret", "1 ₽", "В наличии")
-    if path == "/rate-limited" and hit == 1:
-        return 429, {"Retry-After": "1"}, b"Too Many Requests"
-    if path == "/rate-limited":
-        return 200, {}, page("Термолайн TL-1001", "12 990 ₽", "В наличии")
-    if path == "/flaky" and hit == 1:
-        return 503, {}, b"Service Unavailable"
-    if path == "/flaky":
-        return 200, {}, page("Термолайн TL-1002", "8 490 ₽", "Нет в наличии")
-    if path == "/come-back-tomorrow":
-        return 429, {"Retry-After": "86400"}, b"Too Many Requests"
-    if path == "/down":
-        return 500, {}, b"Internal Server Error"
-    if path == "/forbidden":
-        return 403, {}, b"<html><body>Forbidden</body></html>"
-    if path == "/captcha":
-        return 200, {}, CAPTCHA.encode()
-    if path == "/empty":
-        return 200, {}, b""
-    if path == "/delisted":
-        return 404, {}, b"<html><body>Not found</body></html>"
-    if path == "/gone":
-        return 410, {}, b"<html><body>Gone</body></html>"
-    if path == "/huge":
-        return 200, {}, page("Huge", "1 ₽", "В наличии") + b" " * (11 * 1024 * 1024)
-    return 404, {}, b""
+
+Answer = tuple[int, dict[str, str], bytes]
+# Paths that answer the same whatever the attempt.
+FIXED: dict[str, Answer] = {
+    "/robots.txt": (200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /private\n"),
+    "/private": (200, {}, _page("Secret", "1 ₽", "В наличии")),
+    "/come-back-tomorrow": (429, {"Retry-After": "86400"}, b"Too Many Requests"),
+    "/down": (500, {}, b"Internal Server Error"),
+    "/forbidden": (403, {}, b"<html><body>Forbidden</body></html>"),
+    "/captcha": (200, {}, CAPTCHA.encode()),
+    "/empty": (200, {}, b""),
+    "/delisted": (404, {}, b"<html><body>Not found</body></html>"),
+    "/gone": (410, {}, b"<html><body>Gone</body></html>"),
+    "/huge": (200, {}, _page("Huge", "1 ₽", "В наличии") + b" " * (11 * 1024 * 1024)),
+}
+# Paths whose first attempt fails and whose retry is read: (first answer, the answer after).
+RECOVERING: dict[str, tuple[Answer, Answer]] = {
+    "/rate-limited": (
+        (429, {"Retry-After": "1"}, b"Too Many Requests"),
+        (200, {}, _page("Термолайн TL-1001", "12 990 ₽", "В наличии")),
+    ),
+    "/flaky": (
+        (503, {}, b"Service Unavailable"),
+        (200, {}, _page("Термолайн TL-1002", "8 490 ₽", "Нет в наличии")),
+    ),
+}
+
+
+def answer(path: str, hit: int) -> Answer:
+    if path in RECOVERING:
+        first, after = RECOVERING[path]
+        return first if hit == 1 else after
+    return FIXED.get(path, (404, {}, b""))
 
 
 Refusals = tuple[HttpSite, CrawlSummary, dict[str, dict[str, Any]]]  # the site, the summary, offers by path

@@ -18,7 +18,7 @@ OURS = sorted(
     | {name.rstrip("*") for name in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
 )
 # Dependencies run as programs rather than imported: what runs them.
-RUN_NOT_IMPORTED = {"scrapyd": "the Scrapyd hosts run its `scrapyd` server (docs/operations.md, tests/scale)"}
+RUN_NOT_IMPORTED = {"scrapyd": "the Scrapyd hosts run its `scrapyd` server (tests/pricewatch/scale)"}
 
 
 def _distribution(requirement: str) -> str:

@@ -129,7 +129,7 @@ def feed(tmp_path: Path, config_path: Path) -> Callable[..., subprocess.Complete
         path = tmp_path / f"job-{run_key}.json"
         path.write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
         done = subprocess.run(
-            [sys.executable, "-m", "tests.pipelines.item_feed", str(path)],
+            [sys.executable, "-m", "tests.support.item_feed", str(path)],
             cwd=REPO,
             capture_output=True,
             text=True,

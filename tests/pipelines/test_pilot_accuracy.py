@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
 from storage.models import CrawlRun, Distributor, Listing, Product, RunStatus, Seller
 from storage.queries.matching import load_catalog
+from tests.support.services import require
 
 pytestmark = pytest.mark.chromium
 
@@ -72,7 +73,7 @@ def pilot_crawl(
 
 
 @pytest.fixture
-def crawled(require: Callable[[bool, str], None], request: pytest.FixtureRequest) -> Crawled:
+def crawled(request: pytest.FixtureRequest) -> Crawled:
     require(CHROMIUM.exists(), "Chromium at /usr/bin/chromium")
     result: Crawled = request.getfixturevalue("pilot_crawl")
     return result

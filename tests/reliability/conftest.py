@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
+from tests.support.services import require
 
 
 @pytest.fixture(scope="session")

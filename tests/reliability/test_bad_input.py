@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from crawler.config import load_config
 from storage.engine import make_engine
-from tests.reliability.support import PILOT_YAML, fresh_sqlite, load_pilot_catalog, pricewatch, table_counts
+from tests.support.reliability import PILOT_YAML, fresh_sqlite, load_pilot_catalog, pricewatch, table_counts
 
 pytestmark = pytest.mark.slow
 

@@ -28,7 +28,7 @@ from fixtures.telegram_api import FakeTelegramApi
 from notify.outbox import flush
 from storage.engine import make_engine, session_scope
 from storage.models import Outbox, OutboxStatus
-from tests.reliability.support import load_pilot_catalog, pricewatch, quick_config, seed_pilot_days
+from tests.support.reliability import load_pilot_catalog, pricewatch, quick_config, seed_pilot_days
 
 pytestmark = pytest.mark.slow
 

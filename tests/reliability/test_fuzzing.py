@@ -20,7 +20,7 @@ from pipelines.normalize import money
 from storage.codes import gtin_check_ok, normalize_gtin, normalize_vendor_code
 from storage.plan_import import MAX_QUANTITY, parse_quantity
 from storage.tabular import MAX_PRICE, parse_money
-from tests.reliability.support import PILOT_YAML
+from tests.support.reliability import PILOT_YAML
 
 SPACES = [" ", "\xa0", "\u202f", "\u2009"]
 MONEY_ALPHABET = st.sampled_from(list("0123456789 .,'-−+eE") + SPACES + ["₽", "руб.", "р.", "RUB", "NaN", "Infinity"])

@@ -29,7 +29,7 @@ from fixtures.sites.modes import Mode
 from fixtures.telegram_api import FakeTelegramApi
 from storage.engine import make_engine, session_scope
 from storage.models import CrawlRun, Distributor, Observation, Outbox, OutboxStatus, RunStatus
-from tests.reliability.support import (
+from tests.support.reliability import (
     PRICEWATCH,
     AlertKey,
     child_env,

@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 DOC = REPO / "docs" / "reliability.md"
 HERE = Path(__file__).resolve().parent

@@ -39,15 +39,15 @@ from notify.report_files import digest_attachment
 from reports.cells import FORMULA_TRIGGERS
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, Evidence, Mute, Outbox, OutboxStatus
-from tests.conftest import require
-from tests.http_site import HttpSite
-from tests.reliability.support import (
+from tests.support.http_site import HttpSite
+from tests.support.reliability import (
     PILOT_YAML,
     every_stored_text,
     fresh_sqlite,
     pricewatch,
     seed_pilot_days,
 )
+from tests.support.services import require
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,7 @@ from pricewatch.alerting import run_rules_and_queue
 from pricewatch.crawls.local import CrawlSummary, run_crawls
 from storage.engine import make_engine, session_scope
 from storage.models import CrawlRun, Listing, Observation, RunStatus, Seller
-from tests.reliability.support import (
+from tests.support.reliability import (
     AlertKey,
     copy_sqlite,
     events_of,

@@ -8,7 +8,7 @@ import hashlib
 import io
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from reports.evidence import Browser, browser_selector, capture_for_new_alerts, price_digits, prune_evidence
 from storage.engine import session_scope
 from storage.models import Alert, Evidence, Observation, SellerKind
+from tests.support.services import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOP_PAGE = """<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>TL-1001</title></head>
@@ -65,7 +66,7 @@ def site() -> Iterator[str]:
 
 
 @pytest.fixture
-def chromium(require: Callable[[bool, str], None]) -> None:
+def chromium() -> None:
     require(CHROMIUM.is_file(), f"Chromium at {CHROMIUM}")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,13 @@ from reports.data import collect_report
 from reports.labels import texts_for
 from reports.output import write_report
 from reports.pdf import render_html
+from tests.support.services import require
 
 PERIOD = {"date_from": "2026-03-01", "date_to": "2026-03-10"}
 
 
 @pytest.fixture
-def poppler(require: Callable[[bool, str], None]) -> None:
+def poppler() -> None:
     require(shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None, "poppler-utils")
 
 

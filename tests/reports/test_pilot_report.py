@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import gzip
 import io
-from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -24,17 +23,15 @@ from reports.evidence import capture_for_new_alerts
 from reports.output import write_report
 from storage.engine import make_engine, session_scope
 from storage.models import Alert
-from tests.builders import World, day, pilot_seen
-from tests.conftest import REPO
+from tests.support.builders import World, day, pilot_seen
+from tests.support.services import REPO, require
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIOLATIONS = ("dumping", "parallel_import")
 
 
 @pytest.mark.chromium
-def test_pilot_report_shows_every_expected_violation_with_evidence_that_opens(
-    sqlite_url: str, tmp_path: Path, require: Callable[[bool, str], None]
-) -> None:
+def test_pilot_report_shows_every_expected_violation_with_evidence_that_opens(sqlite_url: str, tmp_path: Path) -> None:
     require(CHROMIUM.is_file(), f"Chromium at {CHROMIUM}")
     engine = make_engine(sqlite_url)
     with start_pilot_sites() as sites:

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 import yaml
 
-from tests.conftest import Pricewatch
+from tests.support.cli import Pricewatch
 
 
 @pytest.fixture

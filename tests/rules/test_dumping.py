@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from crawler.items import FLAG_PRICE_FROM, FLAG_PRICE_MISSING, FLAG_PRICE_ON_REQUEST
-from tests.builders import Seen, day
-from tests.rules.conftest import MakeWorld, evaluate, found, history
+from tests.support.builders import Seen, day
+from tests.support.rules_world import MakeWorld, evaluate, found, history
 
 
 def test_price_below_the_tolerance_opens_a_warning_with_its_numbers(make_world: MakeWorld) -> None:

@@ -15,8 +15,8 @@ from notify.routing import enqueue_events
 from pricewatch.alerting import run_rules_and_queue
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, EventKind, RulesRun
-from tests.builders import Seen, World, day, make_config
-from tests.rules.conftest import BASE, MakeWorld, evaluate, found, history, outbox_keys
+from tests.support.builders import Seen, World, day, make_config
+from tests.support.rules_world import BASE, MakeWorld, evaluate, found, history, outbox_keys
 
 ROUTES = [
     {"name": "dumping", "match": {"rules": ["dumping"]}, "telegram": ["100"], "mode": "instant"},

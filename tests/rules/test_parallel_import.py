@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, StockState
 from fixtures.pilot.catalog import ean13
-from tests.builders import Seen, World, day
-from tests.rules.conftest import GTIN_1001, MakeWorld, evaluate, found, history
+from tests.support.builders import Seen, World, day
+from tests.support.rules_world import GTIN_1001, MakeWorld, evaluate, found, history
 
 
 def _signals(world: World, key: str) -> list[str]:

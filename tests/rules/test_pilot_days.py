@@ -13,9 +13,9 @@ from fixtures.pilot.files import PRICE_LIST_CSV
 from fixtures.pilot.scenario import DAYS, SITES, expected_alerts
 from storage.engine import session_scope
 from storage.models import Alert, AlertEvent
-from tests.builders import World, day, pilot_seen
-from tests.conftest import REPO
-from tests.rules.conftest import evaluate
+from tests.support.builders import World, day, pilot_seen
+from tests.support.rules_world import evaluate
+from tests.support.services import REPO
 
 
 def _events_of(engine: Engine, rules_run_id: int) -> set[tuple[str, str, str, str, str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from crawler.items import FLAG_PRICE_MISSING, Health, StockState
 from storage.models import RunStatus
-from tests.builders import Seen, day
-from tests.rules.conftest import MakeWorld, evaluate, found, history
+from tests.support.builders import Seen, day
+from tests.support.rules_world import MakeWorld, evaluate, found, history
 
 
 def test_price_move_over_the_threshold_since_the_previous_run(make_world: MakeWorld) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import Seen, World, config_yaml, day
-from tests.conftest import Pricewatch
-from tests.rules.conftest import BASE, MakeWorld
+from tests.support.builders import Seen, World, config_yaml, day
+from tests.support.cli import Pricewatch
+from tests.support.rules_world import BASE, MakeWorld
 
 
 def _setup(make_world: MakeWorld, tmp_path: Path) -> tuple[World, Path]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, Health, StockState
-from tests.builders import Seen, day
-from tests.rules.conftest import MakeWorld, evaluate, found, history
+from tests.support.builders import Seen, day
+from tests.support.rules_world import MakeWorld, evaluate, found, history
 
 IN, LOW, OUT, UNKNOWN = StockState.IN_STOCK, StockState.LOW_STOCK, StockState.OUT_OF_STOCK, StockState.UNKNOWN
 

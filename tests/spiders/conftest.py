@@ -19,7 +19,7 @@ from crawler.config import load_config
 from fixtures.sites import PilotSites
 from fixtures.sites.modes import Mode
 from pricewatch.crawls.local import run_crawls
-from tests.spiders.pilot_crawl import Crawl, CrawlPilot
+from tests.support.pilot_crawl import Crawl, CrawlPilot
 
 PILOT_YAML = Path(__file__).resolve().parent.parent.parent / "pilot.yaml"
 

@@ -15,8 +15,8 @@ from crawler.config import load_config
 from fixtures.pilot.scenario import KLIMATPROF, canary, feed_offers
 from fixtures.sites.modes import Mode
 from pricewatch.crawls.local import run_crawls
-from tests.http_site import HttpSite
-from tests.spiders.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
+from tests.support.http_site import HttpSite
+from tests.support.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
 
 FEED = {
     "spider": "feed",

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fixtures.pilot.scenario import MARKETPLACE, MARKETPLACE_CARDS, canary, offers
 from fixtures.sites.modes import Mode
-from tests.spiders.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
+from tests.support.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
+from tests.support.services import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.chromium
 
 
 @pytest.fixture(scope="module")
-def day1(
-    crawl_pilot: CrawlPilot, require: Callable[[bool, str], None], tmp_path_factory: pytest.TempPathFactory
-) -> Crawl:
+def day1(crawl_pilot: CrawlPilot, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}")
     evidence = tmp_path_factory.mktemp("evidence")
     return crawl_pilot(
@@ -66,9 +64,7 @@ def test_the_single_seller_canary_is_marked(day1: Crawl) -> None:
     assert day1.stats["pricewatch/canary_seen"] == 1
 
 
-def test_prices_that_never_render_are_an_error_never_out_of_stock(
-    crawl_pilot: CrawlPilot, require: Callable[[bool, str], None]
-) -> None:
+def test_prices_that_never_render_are_an_error_never_out_of_stock(crawl_pilot: CrawlPilot) -> None:
     require(CHROMIUM.exists(), f"Chromium at {CHROMIUM}")
     # The new layout renders the offers in other markup: the configured wait never sees a price.
     changed = crawl_pilot(

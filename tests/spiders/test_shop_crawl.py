@@ -8,7 +8,7 @@ import pytest
 
 from crawler.settings import USER_AGENT
 from fixtures.pilot.scenario import TECHSNAB, canary, offer_for, offers
-from tests.spiders.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
+from tests.support.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
 
 
 @pytest.fixture(scope="module")

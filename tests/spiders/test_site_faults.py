@@ -3,7 +3,6 @@ visible in the stats; faults a site recovers from change nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,8 @@ import pytest
 
 from fixtures.pilot.scenario import MARKETPLACE, TECHSNAB, canary, huge_page_path, offers
 from fixtures.sites.modes import Mode
-from tests.spiders.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth, mismatches
+from tests.support.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth, mismatches
+from tests.support.services import require
 
 CANARY = canary(TECHSNAB)
 
@@ -106,9 +106,7 @@ def test_a_page_that_never_answers_is_an_error_and_no_offer(
     assert_true_where_read(crawl)
 
 
-def test_a_blocked_marketplace_page_is_unknown_without_waiting_for_prices(
-    crawl_pilot: CrawlPilot, require: Callable[[bool, str], None]
-) -> None:
+def test_a_blocked_marketplace_page_is_unknown_without_waiting_for_prices(crawl_pilot: CrawlPilot) -> None:
     require(Path("/usr/bin/chromium").exists(), "Chromium at /usr/bin/chromium")
     crawl = crawl_pilot(MARKETPLACE, mode=Mode.BLOCKED)
     assert [(o["stock"], o["flags"], o["is_canary"]) for o in crawl.offers] == [("unknown", ["blocked"], True)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fixtures.pilot.scenario import KLIMATPROF, canary, offer_for, offers
-from tests.spiders.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
+from tests.support.pilot_crawl import Crawl, CrawlPilot, assert_matches_truth
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from fixtures.sites import Mode, PilotSites
 from pricewatch.crawls.scrapyd import job_parameters, run_crawls_on_scrapyd
 from storage.engine import make_engine, session_scope
 from storage.models import CrawlRun, RunStatus
-from tests.scale.conftest import PILOT_YAML, SENDS_ALL, Pair, closed_port_url, host_a, host_b
+from tests.support.scrapyd import PILOT_YAML, SENDS_ALL, Pair, closed_port_url, host_a, host_b
 
 
 @pytest.mark.postgres

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-Runner = Callable[..., Any]  # the `pricewatch` fixture of tests/cli/conftest.py
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.cli import Pricewatch
+from tests.support.services import REPO, require
+
 SAMPLE = REPO / "fixtures" / "samples" / "pricelist_ru.csv"
 COMMANDS = [
     ("db",),
@@ -29,7 +28,7 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_answers_help(pricewatch: Runner, command: tuple[str, ...]) -> None:
+def test_every_command_answers_help(pricewatch: Pricewatch, command: tuple[str, ...]) -> None:
     result = pricewatch(*command, "--help")
     assert result.code == 0
     assert result.out.startswith(f"Usage: pricewatch {' '.join(command)}")
@@ -50,14 +49,14 @@ def test_every_command_answers_help(pricewatch: Runner, command: tuple[str, ...]
         (("catalog", "list", "--db", "mysql://x/y"), "error: --db / DATABASE_URL: only sqlite and postgresql"),
     ],
 )
-def test_a_mistake_is_one_stderr_line_and_exit_2(pricewatch: Runner, args: tuple[str, ...], message: str) -> None:
+def test_a_mistake_is_one_stderr_line_and_exit_2(pricewatch: Pricewatch, args: tuple[str, ...], message: str) -> None:
     result = pricewatch(*(a.replace("{sample}", str(SAMPLE)) for a in args))
     assert (result.code, result.out) == (2, "")
     assert result.err.startswith(message)
     assert result.err.count("\n") == 1
 
 
-def test_unreachable_database_is_one_line_without_the_password(pricewatch: Runner) -> None:
+def test_unreachable_database_is_one_line_without_the_password(pricewatch: Pricewatch) -> None:
     result = pricewatch("catalog", "list", "--db", "postgresql://pw:s3cret@127.0.0.1:9/pricewatch")
     assert result.code == 1
     assert result.err.startswith(
@@ -67,7 +66,7 @@ def test_unreachable_database_is_one_line_without_the_password(pricewatch: Runne
     assert "s3cret" not in result.err
 
 
-def test_database_without_schema_says_to_upgrade(pricewatch: Runner, tmp_path: Path) -> None:
+def test_database_without_schema_says_to_upgrade(pricewatch: Pricewatch, tmp_path: Path) -> None:
     result = pricewatch("catalog", "import", str(SAMPLE), "--db", f"sqlite:///{tmp_path / 'empty.db'}")
     assert result.code == 1
     assert result.err.endswith("run `pricewatch db upgrade` first\n")
@@ -76,8 +75,7 @@ def test_database_without_schema_says_to_upgrade(pricewatch: Runner, tmp_path: P
 
 def test_end_to_end_through_the_console_script(tmp_path: Path) -> None:
     script = REPO / ".venv" / "bin" / "pricewatch"
-    if not script.exists():
-        pytest.skip("the console script is not installed in .venv")
+    require(script.exists(), f"the console script {script} (make setup installs it)")
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PRICEWATCH_CONFIG"}}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'pw.db'}"
 

@@ -22,7 +22,7 @@ from pricewatch.daily import EXIT_BUSY, EXIT_OK, run_daily
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, DailyRun, Outbox, OutboxStatus
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 PILOT_CHAT = "100200300"
 RRP_FROM = dt.date(2026, 1, 1)

@@ -9,9 +9,10 @@ import pytest
 
 from fixtures.pilot.scenario import TECHSNAB, canary
 from fixtures.sites import PilotSites
-from tests.conftest import Pricewatch
+from tests.support.cli import Pricewatch
+from tests.support.services import REPO
 
-PILOT_YAML = Path(__file__).resolve().parent.parent.parent / "pilot.yaml"
+PILOT_YAML = REPO / "pilot.yaml"
 
 
 @pytest.fixture

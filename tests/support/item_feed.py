@@ -1,6 +1,6 @@
 """A real Scrapy crawl process whose spider yields given RawOffers: the pipelines run in their true lifecycle.
 
-`python -m tests.pipelines.item_feed JOB.json`, JOB = {"config", "distributor", "db", "run_key", "offers": [...],
+`python -m tests.support.item_feed JOB.json`, JOB = {"config", "distributor", "db", "run_key", "offers": [...],
 "stats": {...}, "batch": int | null, "pause": seconds between offers (0), "fail": bool}. With `fail` the spider
 raises CloseSpider("cancelled") after the offers (a cancelled crawl).
 """

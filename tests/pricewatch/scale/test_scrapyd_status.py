@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pricewatch.cli import main
-from tests.scale.conftest import PASSWORD, PILOT_YAML, USERNAME, Pair, closed_port_url
+from tests.support.scrapyd import PASSWORD, PILOT_YAML, USERNAME, Pair, closed_port_url
 
 pytestmark = pytest.mark.postgres
 

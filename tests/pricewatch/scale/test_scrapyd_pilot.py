@@ -18,7 +18,8 @@ from pricewatch.daily import run_daily
 from storage.engine import make_engine, session_scope
 from storage.models import CrawlRun, Distributor, Listing, Observation, RunStatus, Seller
 from storage.queries import sellers
-from tests.scale.conftest import PILOT_YAML, Pair, host_a, host_b
+from tests.support.scrapyd import PILOT_YAML, Pair, host_a, host_b
+from tests.support.services import require
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.chromium]
 
@@ -73,7 +74,6 @@ def test_run_daily_crawls_the_pilot_on_two_scrapyd_hosts_as_a_local_crawl_would(
     scrapyd_config: Callable[..., Config],
     pilot: PilotSites,
     sqlite_url: str,
-    require: Callable[[bool, str], None],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     require(Path("/usr/bin/chromium").exists(), "Chromium at /usr/bin/chromium")

@@ -1,5 +1,4 @@
-"""Two real Scrapyd daemons on 127.0.0.1 (ephemeral ports), set up as docs/operations.md tells an admin to: the
-project `pricewatch` mapped to `crawler.settings`, crawls writing to the session's PostgreSQL database."""
+"""Two local Scrapyd hosts for the scale-out tests: starting them, and the host entries a config gives them."""
 
 from __future__ import annotations
 
@@ -10,24 +9,30 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import yaml
 
-from crawler.config import Config, parse_config
-from fixtures.sites import PilotSites
+from tests.support.services import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PILOT_YAML = REPO / "pilot.yaml"
+
+
 SCRAPYD = Path(sys.executable).with_name("scrapyd")
+
+
 DOCS_SCRAPYD_CONF = REPO / "docs" / "scrapyd.conf"
+
+
 USERNAME, PASSWORD = "pricewatch", "s3cret-scrapyd"  # the user docs/scrapyd.conf names
+
+
 _START_SECONDS = 30
+
+
 _START_ATTEMPTS = 3  # a free port found before the start may be taken by the time Scrapyd binds it
 
 
@@ -134,35 +139,6 @@ class Pair:
         return iter((self.a, self.b))
 
 
-@pytest.fixture(scope="session")
-def scrapyd_pair(
-    pg_server_url: str, pilot_sites: PilotSites, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Pair]:
-    root = tmp_path_factory.mktemp("scrapyd")
-    sites = pilot_sites.env()
-    a = start_scrapyd(
-        "a",
-        root / "a",
-        {
-            **sites,
-            "DATABASE_URL": pg_server_url,
-            "PRICEWATCH_CONFIG": str(PILOT_YAML),
-            "PRICEWATCH_EVIDENCE_DIR": str(root / "a" / "evidence"),
-        },
-        auth=(USERNAME, PASSWORD),
-    )
-    try:
-        b = start_scrapyd("b", root / "b", {**sites, "PRICEWATCH_EVIDENCE_DIR": str(root / "b" / "evidence")})
-    except BaseException:
-        a.stop()
-        raise
-    try:
-        yield Pair(a, b, pg_server_url)
-    finally:
-        a.stop()
-        b.stop()
-
-
 def host_a(pair: Pair) -> dict[str, Any]:
     return {"url": pair.a.url, "username": USERNAME, "password": "${SCRAPYD_TEST_PASSWORD}"}
 
@@ -178,17 +154,3 @@ def host_b(pair: Pair) -> dict[str, Any]:
 def closed_port_url() -> str:
     """A URL on 127.0.0.1 where nothing listens."""
     return f"http://127.0.0.1:{free_port()}"
-
-
-@pytest.fixture
-def scrapyd_config(pilot: PilotSites) -> Callable[..., Config]:
-    """pilot.yaml pointed at the running pilot sites, with `crawl.backend: scrapyd` on the given hosts."""
-
-    def make(hosts: list[dict[str, Any]], **schedule: Any) -> Config:
-        data = yaml.safe_load(PILOT_YAML.read_text(encoding="utf-8"))
-        data["crawl"] = {"backend": "scrapyd", "scrapyd": hosts}
-        data["schedule"] = {**data.get("schedule", {}), **schedule}
-        env = {**os.environ, **pilot.env(), "SCRAPYD_TEST_PASSWORD": PASSWORD}
-        return parse_config(yaml.safe_dump(data, allow_unicode=True), "scrapyd-test.yaml", env=env)
-
-    return make

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-Runner = Callable[..., Any]  # the `pricewatch` fixture of tests/cli/conftest.py
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.cli import Pricewatch
+from tests.support.services import REPO
+
 SAMPLE = REPO / "fixtures" / "samples" / "pricelist_ru.csv"
 
 
-def test_import_prints_a_summary_and_list_shows_current_rrp(pricewatch: Runner, db_url: str) -> None:
+def test_import_prints_a_summary_and_list_shows_current_rrp(pricewatch: Pricewatch, db_url: str) -> None:
     args = ("catalog", "import", str(SAMPLE), "--db", db_url, "--valid-from", "01.02.2026")
     result = pricewatch(*args, "--format", "json")
     assert (result.code, result.err) == (0, "")
@@ -38,7 +37,7 @@ def test_import_prints_a_summary_and_list_shows_current_rrp(pricewatch: Runner, 
     assert "4006381333931, 5901234123457" in table.out
 
 
-def test_reimport_says_nothing_changed(pricewatch: Runner, sqlite_url: str) -> None:
+def test_reimport_says_nothing_changed(pricewatch: Pricewatch, sqlite_url: str) -> None:
     first = pricewatch("catalog", "import", str(SAMPLE), "--db", sqlite_url)
     assert first.code == 0
     assert "pricelist_ru.csv: imported" in first.out
@@ -48,7 +47,7 @@ def test_reimport_says_nothing_changed(pricewatch: Runner, sqlite_url: str) -> N
     assert "nothing changed" in again.out
 
 
-def test_ean_warnings_go_to_stderr(pricewatch: Runner, sqlite_url: str, tmp_path: Path) -> None:
+def test_ean_warnings_go_to_stderr(pricewatch: Pricewatch, sqlite_url: str, tmp_path: Path) -> None:
     path = tmp_path / "prices.csv"
     path.write_text("SKU;Name;EAN;RRP\nTL-1;Fan;4006381333932;100\n", encoding="utf-8")
     result = pricewatch("catalog", "import", str(path), "--db", sqlite_url, "--format", "json")
@@ -59,7 +58,7 @@ def test_ean_warnings_go_to_stderr(pricewatch: Runner, sqlite_url: str, tmp_path
     assert json.loads(result.out)[0]["warnings"] == [result.err.removeprefix("warning: ").strip()]
 
 
-def test_bad_file_is_one_error_line_and_exit_2(pricewatch: Runner, sqlite_url: str, tmp_path: Path) -> None:
+def test_bad_file_is_one_error_line_and_exit_2(pricewatch: Pricewatch, sqlite_url: str, tmp_path: Path) -> None:
     path = tmp_path / "prices.csv"
     path.write_text("Артикул;Наименование;РРЦ\nTL-1;Вентилятор;990\nTL-2;Обогреватель;дорого\n", encoding="utf-8")
     result = pricewatch("catalog", "import", str(path), "--db", sqlite_url)

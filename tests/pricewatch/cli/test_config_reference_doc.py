@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from crawler.config import Config, parse_config
+from tests.support.cli import Pricewatch
+from tests.support.services import REPO
 
-Runner = Callable[..., Any]  # the `pricewatch` fixture of tests/cli/conftest.py
-DOC = Path(__file__).resolve().parents[2] / "docs" / "config.md"
+DOC = REPO / "docs" / "config.md"
 
 
 def _models(annotation: Any) -> Iterator[tuple[type[BaseModel], str]]:
@@ -45,7 +46,7 @@ def test_every_config_key_is_documented() -> None:
     assert sorted(documented - set(paths)) == []  # and nothing that is not a key
 
 
-def test_the_full_example_is_a_valid_config(pricewatch: Runner, tmp_path: Path) -> None:
+def test_the_full_example_is_a_valid_config(pricewatch: Pricewatch, tmp_path: Path) -> None:
     example = DOC.read_text(encoding="utf-8").split("## A full example", 1)[1]
     yaml_text = re.search(r"```yaml\n(.*?)```", example, flags=re.DOTALL)
     assert yaml_text is not None

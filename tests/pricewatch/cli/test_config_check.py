@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-Runner = Callable[..., Any]  # the `pricewatch` fixture of tests/cli/conftest.py
+from tests.support.cli import Pricewatch
 
 GOOD = """
 timezone: Europe/Moscow
@@ -39,7 +37,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_good_config_is_ok_with_a_summary(pricewatch: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_good_config_is_ok_with_a_summary(
+    pricewatch: Pricewatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PW_TEST_TG_TOKEN", "123:abc")
     path = write(tmp_path, GOOD)
     result = pricewatch("config", "check", "--config", str(path))
@@ -53,7 +53,7 @@ def test_good_config_is_ok_with_a_summary(pricewatch: Runner, tmp_path: Path, mo
     assert as_json[0]["routes"] == 1
 
 
-def test_route_to_an_unconfigured_channel_is_a_warning(pricewatch: Runner, tmp_path: Path) -> None:
+def test_route_to_an_unconfigured_channel_is_a_warning(pricewatch: Pricewatch, tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)  # PW_TEST_TG_TOKEN unset: the token is empty
     result = pricewatch("config", "check", "--config", str(path))
     assert result.code == 0
@@ -94,7 +94,9 @@ def test_route_to_an_unconfigured_channel_is_a_warning(pricewatch: Runner, tmp_p
     ],
     ids=["unknown-key", "wrong-type", "out-of-range", "non-http-url", "literal-secret", "bad-enum", "zone", "yaml"],
 )
-def test_bad_config_names_the_key_path(pricewatch: Runner, tmp_path: Path, old: str, new: str, message: str) -> None:
+def test_bad_config_names_the_key_path(
+    pricewatch: Pricewatch, tmp_path: Path, old: str, new: str, message: str
+) -> None:
     assert old in GOOD
     path = write(tmp_path, GOOD.replace(old, new))
     result = pricewatch("config", "check", "--config", str(path))
@@ -105,6 +107,6 @@ def test_bad_config_names_the_key_path(pricewatch: Runner, tmp_path: Path, old: 
     assert "123456:ABC" not in result.err
 
 
-def test_missing_config_file(pricewatch: Runner, tmp_path: Path) -> None:
+def test_missing_config_file(pricewatch: Pricewatch, tmp_path: Path) -> None:
     result = pricewatch("config", "check", "--config", str(tmp_path / "nope.yaml"))
     assert (result.code, result.err) == (2, f"error: {tmp_path / 'nope.yaml'}: config file not found\n")

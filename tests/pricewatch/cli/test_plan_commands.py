@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-Runner = Callable[..., Any]  # the `pricewatch` fixture of tests/cli/conftest.py
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.cli import Pricewatch
+from tests.support.services import REPO
+
 SAMPLES = REPO / "fixtures" / "samples"
 CONFIG = """
 distributors:
@@ -18,7 +17,7 @@ distributors:
 """
 
 
-def test_plan_import_loads_the_wide_sample(pricewatch: Runner, db_url: str, tmp_path: Path) -> None:
+def test_plan_import_loads_the_wide_sample(pricewatch: Pricewatch, db_url: str, tmp_path: Path) -> None:
     config = tmp_path / "pw.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     assert pricewatch("catalog", "import", str(SAMPLES / "pricelist_ru.csv"), "--db", db_url).code == 0
@@ -35,7 +34,9 @@ def test_plan_import_loads_the_wide_sample(pricewatch: Runner, db_url: str, tmp_
     assert "14" in again.out
 
 
-def test_plan_with_unknown_distributor_is_one_error_line(pricewatch: Runner, sqlite_url: str, tmp_path: Path) -> None:
+def test_plan_with_unknown_distributor_is_one_error_line(
+    pricewatch: Pricewatch, sqlite_url: str, tmp_path: Path
+) -> None:
     config = tmp_path / "pw.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     pricewatch("catalog", "import", str(SAMPLES / "pricelist_ru.csv"), "--db", sqlite_url)

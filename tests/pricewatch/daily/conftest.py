@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from fixtures.sites import PilotSites
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 
 @pytest.fixture

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from storage.migrate import head_revision
+from tests.support.cli import Pricewatch
 
-Runner = Callable[..., Any]  # the `pricewatch` fixture of tests/cli/conftest.py
 
-
-def test_upgrade_creates_the_schema_then_has_nothing_to_do(pricewatch: Runner, tmp_path: Path) -> None:
+def test_upgrade_creates_the_schema_then_has_nothing_to_do(pricewatch: Pricewatch, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     head = head_revision()
 
@@ -28,7 +25,7 @@ def test_upgrade_creates_the_schema_then_has_nothing_to_do(pricewatch: Runner, t
     assert json.loads(current.out) == [{"database": url, "revision": head, "head": head, "at_head": True}]
 
 
-def test_current_on_postgresql_hides_the_password(pricewatch: Runner, pg_server_url: str) -> None:
+def test_current_on_postgresql_hides_the_password(pricewatch: Pricewatch, pg_server_url: str) -> None:
     url = pg_server_url.replace("//", "//root:s3cret@", 1)  # trust auth: any password is accepted
     result = pricewatch("db", "current", "--db", url, "--format", "json")
     assert result.code == 0, result.err

@@ -15,7 +15,7 @@ from fixtures.sites import PilotSites
 from scheduler import ALL_JOB, FLUSH_JOB, build_scheduler, cron_trigger, jobs_for
 from storage.engine import make_engine, session_scope
 from storage.models import DailyRun
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 
 def _with_schedule(path: Path, cron: str, **per_distributor: str) -> Path:

@@ -14,7 +14,7 @@ from crawler.errors import UserError
 from fixtures.pilot.scenario import DAYS, expected_alerts
 from fixtures.sites import PilotSites
 from pricewatch.demo import run_demo
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 
 def test_demo_runs_both_days_prints_the_expected_alerts_and_writes_the_reports(

@@ -22,8 +22,8 @@ from pricewatch.alerting import run_rules_and_queue
 from storage.catalog_import import import_catalog
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, AlertStatus, Base
-from tests.builders import World, day, pilot_seen
-from tests.conftest import REPO
+from tests.support.builders import World, day, pilot_seen
+from tests.support.services import REPO
 
 PILOT_YAML = REPO / "pilot.yaml"
 PRICEWATCH = Path(sys.executable).with_name("pricewatch")  # the console script pip installed

@@ -1,0 +1,1 @@
+"""Helpers the tests import by name: builders, local sites and services, crawl and CLI runners."""
