@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,16 @@ def test_a_module_cycle_is_named_even_through_a_function_but_a_typing_import_is_
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import reports.xlsx\n"
     )
     assert module_cycles(read_imports(root)) == []
+
+
+def test_the_spiders_and_the_parsers_load_no_orm_and_nothing_above_them():
+    """A parse must not pay for SQLAlchemy (StockState once lived in storage/models.py)."""
+    probe = (
+        "import sys\n"
+        "import crawler.extract, crawler.parsing.stock, crawler.parsing.prices, crawler.items\n"
+        "import spiders.shop, spiders.feed, spiders.marketplace\n"
+        "above = {'sqlalchemy', 'storage', 'pipelines', 'rules', 'notify', 'reports', 'pricewatch', 'scheduler'}\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & above))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from crawler.config import Config
 from notify.routing import enqueue_events
 from pricewatch.alerting import run_rules_and_queue
+from rules.engine import run_rules
 from storage.engine import make_engine, session_scope
 from storage.models import Alert, AlertEvent, EventKind, RulesRun
 from tests.support.builders import Seen, World, day, make_config
@@ -148,3 +149,13 @@ def test_a_disabled_rule_leaves_its_alerts_alone(make_world: MakeWorld) -> None:
     summary = evaluate(world)
     assert "dumping" not in summary.counts
     assert list(found(world, "dumping")) == ["shop/TL-1001"]
+
+
+def test_the_engine_returns_its_events_and_queues_none_itself(make_world: MakeWorld) -> None:
+    world = make_world(routes=ROUTES)
+    world.crawl("shop", day(1), [Seen("TL-1001", price="9000")])
+    with session_scope(world.engine) as session:
+        summary = run_rules(session, world.config)
+        returned = [(alert.fingerprint, event.kind) for alert, event in summary.events]
+    assert (summary.queued, outbox_keys(world)) == (0, [])
+    assert returned == [(alert.fingerprint, EventKind.OPENED) for alert in found(world, "dumping").values()]
