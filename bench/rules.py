@@ -47,7 +47,7 @@ from storage.models import (
     Seller,
     SellerKind,
 )
-from storage.queries.rules import latest_observations
+from storage.queries.observations import latest_observations
 
 GOAL_SECONDS = 10.0
 DAYS = 20
@@ -306,7 +306,7 @@ def _rules_run(engine: Engine, config: Config) -> tuple[float, str]:
 
 def _latest_per_listing(engine: Engine) -> float:
     with stopwatch() as elapsed, session_scope(engine) as session:
-        session.scalar(select(func.count()).select_from(latest_observations()))
+        session.scalar(select(func.count()).select_from(latest_observations(matched_only=True)))
     return elapsed()
 
 

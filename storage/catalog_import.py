@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crawler.errors import UserError
 from storage.codes import display_gtin, gtin_check_ok, normalize_gtin, normalize_vendor_code
+from storage.models import PriceList
 from storage.queries import catalog as q
 from storage.tabular import (
     MAX_BYTES,
@@ -297,8 +298,31 @@ def split_gtins(text: str) -> list[str]:
 
 
 def _write(session: Session, header: Header, rows: list[CatalogRow], summary: CatalogImport) -> None:
+    """Write the checked rows as a new price-list version and fill in the summary's counts."""
     existing = q.products_by_code(session)
     owners = q.gtin_owners(session)
+    _check_gtin_owners(header, rows, existing, owners)
+    price_list = _add_price_list(session, summary, len(rows))
+    new_rows = [r for r in rows if r.code_norm not in existing]
+    product_id = _insert_products(session, new_rows)
+    product_id.update({r.code_norm: existing[r.code_norm].id for r in rows if r.code_norm in existing})
+    changes = _product_changes(header, rows, existing)
+    q.update_products(session, changes)
+    gtins = [{"gtin": g, "product_id": product_id[r.code_norm]} for r in rows for g in r.gtins if g not in owners]
+    q.insert_gtins(session, gtins)
+    q.insert_prices(session, [_price(price_list.id, product_id[r.code_norm], r) for r in rows])
+    summary.price_list_id = price_list.id
+    summary.version = q.price_list_version(session, price_list.id)
+    summary.new_products = len(new_rows)
+    summary.updated_products = len(changes)
+    summary.unchanged_products = len(rows) - len(new_rows) - len(changes)
+    summary.gtins_added = len(gtins)
+
+
+def _check_gtin_owners(
+    header: Header, rows: Sequence[CatalogRow], existing: Mapping[str, q.ProductRow], owners: Mapping[str, int]
+) -> None:
+    """An EAN of a row that the catalog already gives to another product is an error: it names one product."""
     code_of = {p.id: p.vendor_code for p in existing.values()}
     for row in rows:
         mine = existing[row.code_norm].id if row.code_norm in existing else None
@@ -309,18 +333,24 @@ def _write(session: Session, header: Header, rows: list[CatalogRow], summary: Ca
                     f"{header.where(row.number, index)}: EAN {display_gtin(gtin)} of "
                     f"{row.vendor_code!r} already belongs to product {code_of[owner]!r} in the catalog"
                 )
+
+
+def _add_price_list(session: Session, summary: CatalogImport, row_count: int) -> PriceList:
     try:
-        price_list = q.add_price_list(
+        return q.add_price_list(
             session,
             name=summary.name,
             valid_from=summary.valid_from,
             source_file=summary.file,
             sha256=summary.sha256,
-            row_count=len(rows),
+            row_count=row_count,
         )
     except IntegrityError:
         raise UserError(f"{summary.file}: is being imported by another process right now") from None
-    new_rows = [r for r in rows if r.code_norm not in existing]
+
+
+def _insert_products(session: Session, new_rows: Sequence[CatalogRow]) -> dict[str, int]:
+    """Insert the products the catalog does not have yet; normalized vendor code → new product id."""
     new_ids = q.insert_products(
         session,
         [
@@ -334,7 +364,13 @@ def _write(session: Session, header: Header, rows: list[CatalogRow], summary: Ca
             for r in new_rows
         ],
     )
-    product_id = {r.code_norm: pid for r, pid in zip(new_rows, new_ids, strict=True)}
+    return {r.code_norm: pid for r, pid in zip(new_rows, new_ids, strict=True)}
+
+
+def _product_changes(
+    header: Header, rows: Sequence[CatalogRow], existing: Mapping[str, q.ProductRow]
+) -> list[dict[str, Any]]:
+    """`{"id": …, field: new value}` for each known product whose name, category or brand the file changes."""
     # A column the file does not have leaves that attribute as it was; an empty cell clears it.
     updatable = ["name", *(f for f in ("category", "brand") if f in header.columns)]
     changes: list[dict[str, Any]] = []
@@ -342,29 +378,17 @@ def _write(session: Session, header: Header, rows: list[CatalogRow], summary: Ca
         old = existing.get(r.code_norm)
         if old is None:
             continue
-        product_id[r.code_norm] = old.id
         change = {f: getattr(r, f) for f in updatable if getattr(old, f) != getattr(r, f)}
         if change:
             changes.append({"id": old.id, **change})
-    q.update_products(session, changes)
-    gtins = [{"gtin": g, "product_id": product_id[r.code_norm]} for r in rows for g in r.gtins if g not in owners]
-    q.insert_gtins(session, gtins)
-    q.insert_prices(
-        session,
-        [
-            {
-                "price_list_id": price_list.id,
-                "product_id": product_id[r.code_norm],
-                "rrp": r.rrp,
-                "map_price": r.map_price,
-                "dealer_price": r.dealer_price,
-            }
-            for r in rows
-        ],
-    )
-    summary.price_list_id = price_list.id
-    summary.version = q.price_list_version(session, price_list.id)
-    summary.new_products = len(new_rows)
-    summary.updated_products = len(changes)
-    summary.unchanged_products = len(rows) - len(new_rows) - len(changes)
-    summary.gtins_added = len(gtins)
+    return changes
+
+
+def _price(price_list_id: int, product_id: int, row: CatalogRow) -> dict[str, Any]:
+    return {
+        "price_list_id": price_list_id,
+        "product_id": product_id,
+        "rrp": row.rrp,
+        "map_price": row.map_price,
+        "dealer_price": row.dealer_price,
+    }

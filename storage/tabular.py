@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from crawler.errors import UserError
 
@@ -191,28 +192,9 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_rows: int) -> Shee
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise UserError(f"{name}: not a readable XLSX file ({type(exc).__name__})") from None
+    source = name if sheet is None else f"{name} [{sheet}]"
     try:
-        if sheet is None:
-            if not book.worksheets:
-                raise UserError(f"{name}: the workbook has no sheets")
-            ws = book.worksheets[0]
-        elif sheet in book.sheetnames:
-            ws = book[sheet]
-        else:
-            raise UserError(f"{name}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
-        source = name if sheet is None else f"{name} [{sheet}]"
-        if not hasattr(ws, "reset_dimensions"):
-            raise UserError(f"{source}: is a chart sheet, not a table")
-        # Some writers store wrong dimensions; without this rows past them would be silently dropped.
-        ws.reset_dimensions()
-        rows: list[Row] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = tuple(v.strip() if isinstance(v, str) else v for v in values)
-            if all(c is None or c == "" for c in cells):
-                continue
-            if len(rows) >= max_rows:
-                raise UserError(f"{source}: too many rows (limit {max_rows})")
-            rows.append(Row(number, cells))
+        rows = _worksheet_rows(_worksheet(book, name, sheet), source, max_rows)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise UserError(f"{name}: not a readable XLSX file ({type(exc).__name__})") from None
     finally:
@@ -220,6 +202,34 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, max_rows: int) -> Shee
     if not rows:
         raise UserError(f"{source}: sheet is empty")
     return Sheet(source, rows)
+
+
+def _worksheet(book: Any, name: str, sheet: str | None) -> Any:
+    """The named sheet of an openpyxl workbook, or its first one."""
+    if sheet is None:
+        if not book.worksheets:
+            raise UserError(f"{name}: the workbook has no sheets")
+        return book.worksheets[0]
+    if sheet not in book.sheetnames:
+        raise UserError(f"{name}: no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})")
+    return book[sheet]
+
+
+def _worksheet_rows(ws: Any, source: str, max_rows: int) -> list[Row]:
+    """The non-empty rows of an openpyxl worksheet, text cells stripped."""
+    if not hasattr(ws, "reset_dimensions"):
+        raise UserError(f"{source}: is a chart sheet, not a table")
+    # Some writers store wrong dimensions; without this rows past them would be silently dropped.
+    ws.reset_dimensions()
+    rows: list[Row] = []
+    for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = tuple(v.strip() if isinstance(v, str) else v for v in values)
+        if all(c is None or c == "" for c in cells):
+            continue
+        if len(rows) >= max_rows:
+            raise UserError(f"{source}: too many rows (limit {max_rows})")
+        rows.append(Row(number, cells))
+    return rows
 
 
 # ---------------------------------------------------------------- header
@@ -277,21 +287,29 @@ def locate_header(
     mapping = mapping or {}
     required = [c for c in columns if c.required]
     best: Header | None = None
-    best_found = -1
+    best_missing = len(required) + 1
     for row in sheet.rows[:HEADER_SEARCH_ROWS]:
         header = _match_row(sheet, row, columns, mapping)
-        found = sum(1 for c in required if c.name in header.columns)
-        if found == len(required) and header.columns:
+        missing = _missing(header, required)
+        if not missing and header.columns:
             _check_mapping(header, mapping)
             return Header(sheet.source, row.number, header.titles, header.columns, _after(sheet, row))
-        if found > best_found:
-            best, best_found = header, found
+        if len(missing) < best_missing:
+            best, best_missing = header, len(missing)
     assert best is not None  # a Sheet always has rows
     _check_mapping(best, mapping)
-    missing = [c for c in required if c.name not in best.columns]
+    raise _no_header(best, _missing(best, required))
+
+
+def _missing(header: Header, required: Sequence[Column]) -> list[Column]:
+    return [c for c in required if c.name not in header.columns]
+
+
+def _no_header(best: Header, missing: Sequence[Column]) -> UserError:
+    """The error for a sheet without a header row: the columns the best candidate row lacks, and what it has."""
     names = ", ".join(f"{c.name} ({' / '.join(c.aliases[:3])})" for c in missing)
-    raise UserError(
-        f"{sheet.source}: row {best.row}: missing required column {names}; "
+    return UserError(
+        f"{best.source}: row {best.row}: missing required column {names}; "
         f"columns found: {', '.join(t for t in best.titles if t) or 'none'} (use --map FIELD=HEADER)"
     )
 
@@ -308,14 +326,9 @@ def _match_row(sheet: Sheet, row: Row, columns: Sequence[Column], mapping: Mappi
     # Columns named by --map first, so alias guessing never takes a column a person assigned elsewhere.
     for column in sorted(columns, key=lambda c: c.name not in mapping):
         if column.name in mapping:
-            wanted = {normalize_header(h) for h in mapping[column.name]}
-            hits = [i for i, k in enumerate(keys) if k and k[0] in wanted]
+            hits = _mapped_hits(keys, mapping[column.name])
         else:
-            aliases = {normalize_header(a) for a in column.aliases}
-            hits = [i for i, k in enumerate(keys) if k and k[0] in aliases and i not in claimed]
-            if not hits or column.multiple:  # also titles without their unit remark or number
-                loose = [i for i, k in enumerate(keys) if any(key in aliases for key in k[1:]) and i not in claimed]
-                hits = sorted(set(hits) | set(loose))
+            hits = _alias_hits(keys, column, claimed)
         if not hits:
             continue
         if len(hits) > 1 and not column.multiple:
@@ -326,6 +339,23 @@ def _match_row(sheet: Sheet, row: Row, columns: Sequence[Column], mapping: Mappi
         claimed.update(hits)
         found[column.name] = hits
     return Header(sheet.source, row.number, titles, found)
+
+
+def _mapped_hits(keys: Sequence[list[str]], headers: Sequence[str]) -> list[int]:
+    """Indexes of the columns whose whole title is one of the headers a person named with --map."""
+    wanted = {normalize_header(h) for h in headers}
+    return [i for i, k in enumerate(keys) if k and k[0] in wanted]
+
+
+def _alias_hits(keys: Sequence[list[str]], column: Column, claimed: set[int]) -> list[int]:
+    """Indexes of the unclaimed columns titled by one of `column`'s aliases."""
+    aliases = {normalize_header(a) for a in column.aliases}
+    hits = [i for i, k in enumerate(keys) if k and k[0] in aliases and i not in claimed]
+    if hits and not column.multiple:
+        return hits
+    # Also titles without their unit remark or number.
+    loose = [i for i, k in enumerate(keys) if any(key in aliases for key in k[1:]) and i not in claimed]
+    return sorted(set(hits) | set(loose))
 
 
 def _check_mapping(header: Header, mapping: Mapping[str, Sequence[str]]) -> None:

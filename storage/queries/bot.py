@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from storage.models import MONEY, Alert, AlertStatus, CrawlRun, Distributor, Mute, Product, UTCDateTime
 from storage.queries.outbox import forget_mutes
 
+# The BI view (migration 0006): the same latest offer per listing as `observations.latest_observations()`, with the
+# RRP in force today, which is what a manager asking the bot now wants to compare with.
 _LATEST_OFFERS = table(
     "v_latest_offers",
     column("listing_id", Integer),

@@ -5,6 +5,9 @@ batches while its run is `running`; a crawl that dies part-way leaves committed 
 `crawl_runs.mark_stale_runs_failed` later marks that run `failed`. Every reader (rules, reports, exports,
 the `v_latest_offers` view) must therefore join `crawl_runs` and keep `status = 'finished'` only, e.g.
 with `finished_observations()` below — a dead run's partial batches are then invisible.
+
+"The latest offer" of a listing is stricter: the newest observation from a *counted* run (`counted_run`:
+finished, and not judged failed), as `latest_observations()` selects it for the rules and the export.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, exists, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import CTE, Select, Table, and_, exists, insert, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
-from crawler.items import StockState
-from storage.models import CrawlRun, Evidence, Observation, RunStatus
+from crawler.items import Health, StockState
+from storage.models import CrawlRun, Evidence, Listing, Observation, RunStatus
 from storage.queries.upsert import BulkInsert
 
 
@@ -55,6 +59,41 @@ def finished_observations() -> Select[tuple[Observation]]:
         .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
         .where(CrawlRun.status == RunStatus.FINISHED)
     )
+
+
+def counted_run(run: Any) -> ColumnElement[bool]:
+    """Runs whose observations count: finished, with a verdict other than failed.
+
+    A run judged failed (the site unreachable, batches lost) read too little to stand for a listing's state, so it
+    never supplies the latest offer. Migration 0006 repeats this condition in `v_latest_offers`: keep them equal.
+    """
+    return and_(run.status == RunStatus.FINISHED, or_(run.health.is_(None), run.health != Health.FAILED))
+
+
+def latest_observations(*, matched_only: bool = False) -> CTE:
+    """(listing id, observation id) of each listing's latest offer: its newest observation from a counted run.
+
+    The one definition the rules (`matched_only`: listings matched to a catalog product) and `offers export`
+    share. The `v_latest_offers` view (migration 0006) must pick the same row; it repeats this in SQL because a
+    migration is frozen and cannot import code that goes on changing. A listing with no counted observation gets a
+    NULL id, so joining observations on it leaves the listing out.
+
+    Correlated and driven by the (listing, observed_at) index, so it reads each listing's newest rows only;
+    materialized, so the planner joins the ids to observations by primary key instead of re-running it.
+    """
+    obs, run = aliased(Observation), aliased(CrawlRun)
+    latest_id = (
+        select(obs.id)
+        .join(run, run.id == obs.crawl_run_id)
+        .where(obs.listing_id == Listing.id, counted_run(run))
+        .order_by(obs.observed_at.desc(), obs.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    listings = select(Listing.id.label("listing_id"), latest_id.label("id"))
+    if matched_only:
+        listings = listings.where(Listing.product_id.is_not(None))
+    return listings.cte("latest").prefix_with("MATERIALIZED")
 
 
 def run_has_observations(session: Session, crawl_run_id: int) -> bool:

@@ -1,4 +1,4 @@
-"""The latest offer per listing (finished crawl runs only) with its match, the RRP in force and the deviation."""
+"""The latest offer per listing (from counted crawl runs only) with its match, the RRP in force and the deviation."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from crawler.items import Health, StockState
@@ -22,9 +23,9 @@ from storage.models import (
     Price,
     PriceList,
     Product,
-    RunStatus,
     Seller,
 )
+from storage.queries.observations import latest_observations
 
 # Price lists carry no currency: RRP is in roubles, so a deviation is computed for rouble prices only.
 RRP_CURRENCY = "RUB"
@@ -89,82 +90,57 @@ def deviation_pct(price: Decimal | None, currency: str | None, rrp: Decimal | No
 
 
 def latest_offers(session: Session, tz: ZoneInfo, distributors: Iterable[str] = ()) -> list[LatestOffer]:
-    """Every listing's newest observation from a finished run; RRP is the one in force on the observation's
-    date in `tz` (the business's day)."""
-    ranked = (
-        select(
-            Observation.id,
-            func.row_number()
-            .over(partition_by=Observation.listing_id, order_by=(Observation.observed_at.desc(), Observation.id.desc()))
-            .label("rank"),
-        )
-        .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
-        .where(CrawlRun.status == RunStatus.FINISHED)
-        .subquery()
-    )
+    """Every listing's latest offer (`latest_observations`: the newest observation from a counted run); RRP is the
+    one in force on the observation's date in `tz` (the business's day).
+
+    The `v_latest_offers` view shows the RRP in force today instead: a view cannot know the config's time zone.
+    """
+    rows = session.execute(_latest_offers_query(list(distributors))).all()
+    rrps = RrpHistory(session, (r.product_id for r in rows if r.product_id is not None))
+    return [_latest_offer(row, rrps, tz) for row in rows]
+
+
+def _latest_offers_query(distributor_codes: list[str]) -> Select[Any]:
+    """The latest offers' columns, named as `LatestOffer`'s fields, of these distributors (all when empty)."""
+    latest = latest_observations()
     query = (
         select(
-            Listing.id,
-            Distributor.code,
-            Distributor.name,
-            Seller.name,
-            Seller.authorized,
-            Listing.url,
-            Listing.title,
-            Product.vendor_code,
-            Product.name,
-            Listing.match_method,
-            Listing.match_confidence,
-            Observation.price,
-            Observation.currency,
-            Observation.stock,
-            Observation.quantity,
-            Observation.observed_at,
-            CrawlRun.health,
-            Listing.product_id,
+            Listing.id.label("listing_id"),
+            Distributor.code.label("distributor_code"),
+            Distributor.name.label("distributor_name"),
+            Seller.name.label("seller_name"),
+            Seller.authorized.label("seller_authorized"),
+            Listing.url.label("url"),
+            Listing.title.label("title"),
+            Product.vendor_code.label("vendor_code"),
+            Product.name.label("product_name"),
+            Listing.match_method.label("match_method"),
+            Listing.match_confidence.label("match_confidence"),
+            Observation.price.label("price"),
+            Observation.currency.label("currency"),
+            Observation.stock.label("stock"),
+            Observation.quantity.label("quantity"),
+            Observation.observed_at.label("observed_at"),
+            CrawlRun.health.label("crawl_health"),
+            Listing.product_id.label("product_id"),
         )
-        .select_from(ranked)
-        .join(Observation, Observation.id == ranked.c.id)
+        .select_from(latest)
+        .join(Observation, Observation.id == latest.c.id)
         .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
-        .join(Listing, Listing.id == Observation.listing_id)
+        .join(Listing, Listing.id == latest.c.listing_id)
         .join(Seller, Seller.id == Listing.seller_id)
         .join(Distributor, Distributor.id == Seller.distributor_id)
         .outerjoin(Product, Product.id == Listing.product_id)
-        .where(ranked.c.rank == 1)
         .order_by(Distributor.code, Seller.name, Listing.url)
     )
-    codes = list(distributors)
-    if codes:
-        query = query.where(Distributor.code.in_(codes))
-    rows = session.execute(query).all()
-    rrps = RrpHistory(session, (r.product_id for r in rows if r.product_id is not None))
-    out = []
-    for r in rows:
-        (lid, dcode, dname, sname, sauth, url, title, vcode, pname, method, conf) = r[:11]
-        price, currency, stock, quantity, observed_at, health, product_id = r[11:]
-        rrp = rrps.on(product_id, observed_at.astimezone(tz).date()) if product_id is not None else None
-        out.append(
-            LatestOffer(
-                lid,
-                dcode,
-                dname,
-                sname,
-                sauth,
-                url,
-                title,
-                vcode,
-                pname,
-                method,
-                conf,
-                price,
-                currency,
-                rrp,
-                deviation_pct(price, currency, rrp),
-                stock,
-                quantity,
-                observed_at,
-                health,
-                product_id,
-            )
-        )
-    return out
+    if distributor_codes:
+        query = query.where(Distributor.code.in_(distributor_codes))
+    return query
+
+
+def _latest_offer(row: Row[Any], rrps: RrpHistory, tz: ZoneInfo) -> LatestOffer:
+    """One row of `_latest_offers_query` with the RRP of its day and the deviation from it."""
+    values = row._asdict()
+    product_id, observed_at = values["product_id"], values["observed_at"]
+    rrp = rrps.on(product_id, observed_at.astimezone(tz).date()) if product_id is not None else None
+    return LatestOffer(**values, rrp=rrp, deviation_pct=deviation_pct(values["price"], values["currency"], rrp))

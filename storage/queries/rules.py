@@ -62,6 +62,7 @@ from storage.models import (
     SellerKind,
     UTCDateTime,
 )
+from storage.queries.observations import counted_run, latest_observations
 
 # The page states it has no firm price; with a blocked page, no price can be compared with the RRP.
 PRICE_FLAGS = (FLAG_PRICE_FROM, FLAG_PRICE_CONFLICT, FLAG_PRICE_ON_REQUEST)
@@ -151,11 +152,6 @@ def firm_price(obs: Any) -> ColumnElement[Decimal | None]:
     return case((firm, obs.price), else_=null())
 
 
-def _counted(run: Any) -> ColumnElement[bool]:
-    """Runs whose observations count: finished, with a verdict other than failed."""
-    return and_(run.status == RunStatus.FINISHED, or_(run.health.is_(None), run.health != Health.FAILED))
-
-
 def _latest_run(*conditions: ColumnElement[bool]) -> Subquery:
     ranked = (
         select(
@@ -198,7 +194,7 @@ def _run_pointers(session: Session) -> Subquery:
     earlier = [CrawlRun.id.not_in(select(current.c.id))]
     if unevaluated := _unevaluated_runs(session):
         earlier.append(CrawlRun.id.not_in(unevaluated))
-    previous = _latest_run(_counted(CrawlRun), *earlier)
+    previous = _latest_run(counted_run(CrawlRun), *earlier)
     last_ok = _latest_run(CrawlRun.status == RunStatus.FINISHED, CrawlRun.health == Health.OK, *earlier)
     return (
         select(
@@ -279,34 +275,11 @@ def _in_force(periods: Any, product_id: Any, at: Any) -> ColumnElement[bool]:
     )
 
 
-def latest_observations() -> CTE:
-    """(listing id, observation id) of each matched listing's latest observation from a counted run.
-
-    Correlated and driven by the (listing, observed_at) index, so it reads each listing's newest rows only;
-    materialized, so the planner joins the 50k ids to observations by primary key instead of re-running it.
-    """
-    obs, run = aliased(Observation), aliased(CrawlRun)
-    latest_id = (
-        select(obs.id)
-        .join(run, run.id == obs.crawl_run_id)
-        .where(obs.listing_id == Listing.id, _counted(run))
-        .order_by(obs.observed_at.desc(), obs.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return (
-        select(Listing.id.label("listing_id"), latest_id.label("id"))
-        .where(Listing.product_id.is_not(None))
-        .cte("latest")
-        .prefix_with("MATERIALIZED")
-    )
-
-
 def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[OfferState]:
     """The latest counted observation of every matched listing, joined to what the rules compare it with: the
     price list and the dumping tolerance in force on its date, its distributor's previous and last ok runs."""
     periods = price_periods(session, tz)
-    latest = latest_observations()
+    latest = latest_observations(matched_only=True)
     rp = _run_pointers(session)
     obs, prev, ok, hist = (aliased(Observation) for _ in range(4))
     previous_price = (
@@ -460,7 +433,7 @@ def dumping_spells(
             .join(Product, Product.id == Listing.product_id)
             .join(CrawlRun, CrawlRun.id == hist.crawl_run_id)
             .outerjoin(periods, _in_force(periods, Listing.product_id, hist.observed_at))
-            .where(hist.listing_id.in_(chunk), _counted(CrawlRun), price.is_not(None))
+            .where(hist.listing_id.in_(chunk), counted_run(CrawlRun), price.is_not(None))
             .cte("history")
         )
         last_clear = (

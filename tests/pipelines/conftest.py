@@ -167,5 +167,5 @@ def _latest_urls(engine: Engine) -> set[str]:
 
 @pytest.fixture
 def visible_urls() -> Callable[[Engine], set[str]]:
-    """URLs with an offer in `v_latest_offers` (finished runs only)."""
+    """URLs with an offer in `v_latest_offers` (finished runs not judged failed)."""
     return _latest_urls
