@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert
 
 from bench.common import Figure, quick, stopwatch
 from crawler.config import Config, parse_config
@@ -65,132 +65,176 @@ def _moment(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
+def _sellers(conn: Connection) -> None:
+    conn.execute(
+        insert(Distributor),
+        [
+            {"id": n, "code": f"d{n}", "name": f"Дистрибьютор {n}", "kind": SellerKind.DISTRIBUTOR}
+            for n in range(1, DISTRIBUTORS + 1)
+        ],
+    )
+    conn.execute(
+        insert(Seller),
+        [
+            {"id": n, "distributor_id": n, "code": f"d{n}", "name": f"Дистрибьютор {n}", "authorized": True}
+            for n in range(1, DISTRIBUTORS + 1)
+        ],
+    )
+
+
+def _catalog(conn: Connection, products: int) -> dict[int, Decimal]:
+    """The products and two price-list versions (the second 5 % up); returns the first version's RRP."""
+    conn.execute(
+        insert(Product),
+        [
+            {"id": p, "vendor_code": f"TL-{p:05d}", "vendor_code_norm": f"TL{p:05d}", "name": f"Термолайн {p}"}
+            for p in range(1, products + 1)
+        ],
+    )
+    rrp = {p: Decimal(990 + (p * 37) % 50_000) for p in range(1, products + 1)}
+    lists = [("jan", dt.date(2026, 1, 1)), ("apr", dt.date(2026, 4, 15))]
+    conn.execute(
+        insert(PriceList),
+        [
+            {"id": i, "name": n, "valid_from": d, "source_file": n, "source_sha256": n, "row_count": products}
+            for i, (n, d) in enumerate(lists, start=1)
+        ],
+    )
+    conn.execute(
+        insert(Price),
+        [{"price_list_id": 1, "product_id": p, "rrp": v} for p, v in rrp.items()]
+        + [{"price_list_id": 2, "product_id": p, "rrp": v * Decimal("1.05")} for p, v in rrp.items()],
+    )
+    return rrp
+
+
+def _listings(listings_per_distributor: int, products: int) -> list[dict[str, Any]]:
+    listings: list[dict[str, Any]] = []
+    for n in range(1, DISTRIBUTORS + 1):
+        for i in range(listings_per_distributor):
+            product = 1 + (n * 97 + i) % products
+            listings.append(
+                {
+                    "id": len(listings) + 1,
+                    "seller_id": n,
+                    "url": f"https://d{n}.test/p/{product}",
+                    "product_id": product,
+                    "match_method": MatchMethod.VENDOR_CODE,
+                    "match_confidence": 1.0,
+                }
+            )
+    return listings
+
+
+def _runs(conn: Connection, days: int) -> None:
+    """One finished crawl run per distributor and day; run ids are (distributor - 1) * days + day + 1."""
+    conn.execute(
+        insert(CrawlRun),
+        [
+            {
+                "id": (n - 1) * days + day + 1,
+                "run_key": f"d{n}-{day}",
+                "distributor_id": n,
+                "started_at": _moment(day, 6),
+                "finished_at": _moment(day, 6, 30),
+                "status": RunStatus.FINISHED,
+                "stats": {},
+            }
+            for n in range(1, DISTRIBUTORS + 1)
+            for day in range(days)
+        ],
+    )
+
+
+def _episode_alert(listing: dict[str, Any], start: int, last: int, days: int) -> dict[str, Any]:
+    ongoing = last >= days - 1
+    return {
+        "rule": "dumping",
+        "fingerprint": f"dumping:{listing['id']}",
+        "severity": "critical",
+        "status": AlertStatus.OPEN if ongoing else AlertStatus.RESOLVED,
+        "subject": f"dumping {listing['url']}",
+        "listing_id": listing["id"],
+        "product_id": listing["product_id"],
+        "distributor_id": listing["seller_id"],
+        "opened_at": _moment(start, 6, 40),
+        "last_seen_at": _moment(last, 6, 40),
+        "resolved_at": None if ongoing else _moment(last + 1, 6, 40),
+        "seen_count": last - start + 1,
+        "details": {},
+    }
+
+
+def _dumping_episodes(
+    listing: dict[str, Any], price: Decimal, days: int, rng: random.Random
+) -> tuple[dict[int, Decimal], list[dict[str, Any]]]:
+    """The listing's prices below RRP by day, and one alert per episode."""
+    spacing = days // EPISODES
+    below: dict[int, Decimal] = {}
+    alerts: list[dict[str, Any]] = []
+    for episode in range(EPISODES):
+        start = episode * spacing + rng.randrange(0, max(1, spacing // 3))
+        length = rng.randrange(3, max(4, spacing * 2 // 3))
+        for day in range(start, min(days, start + length)):
+            below[day] = (price * Decimal(rng.randrange(70, 94)) / 100).quantize(Decimal("0.01"))
+        alerts.append(_episode_alert(listing, start, min(days, start + length) - 1, days))
+    return below, alerts
+
+
+def _daily_observations(
+    listing: dict[str, Any], price: Decimal, below: dict[int, Decimal], days: int, rng: random.Random
+) -> list[dict[str, Any]]:
+    observations = []
+    for day in range(days):
+        out = rng.random() < 0.03
+        observations.append(
+            {
+                "listing_id": listing["id"],
+                "crawl_run_id": (listing["seller_id"] - 1) * days + day + 1,
+                "observed_at": _moment(day, 6, 5),
+                "price": None if out else below.get(day, price),
+                "currency": "RUB",
+                "stock": StockState.OUT_OF_STOCK if out else StockState.IN_STOCK,
+                "flags": [],
+                "details": {},
+            }
+        )
+    return observations
+
+
+def _plans(conn: Connection, listings: list[dict[str, Any]], days: int) -> None:
+    months = sorted({(FIRST_DAY + dt.timedelta(days=d)).replace(day=1) for d in range(days)})
+    conn.execute(
+        insert(SalesPlan),
+        [
+            {"distributor_id": listing["seller_id"], "product_id": listing["product_id"], "month": m, "quantity": q}
+            for listing in listings
+            for m, q in zip(months, [30 + listing["id"] % 270] * len(months), strict=True)
+        ],
+    )
+
+
 def build(engine: Engine, listings_per_distributor: int, days: int) -> int:
     """The catalog, a daily crawl of every listing, dumping episodes and their alerts; returns the alert count."""
     rng = random.Random(42)
     products = listings_per_distributor * 2
-    spacing = days // EPISODES
     with engine.begin() as conn:
-        conn.execute(
-            insert(Distributor),
-            [
-                {"id": n, "code": f"d{n}", "name": f"Дистрибьютор {n}", "kind": SellerKind.DISTRIBUTOR}
-                for n in range(1, DISTRIBUTORS + 1)
-            ],
-        )
-        conn.execute(
-            insert(Seller),
-            [
-                {"id": n, "distributor_id": n, "code": f"d{n}", "name": f"Дистрибьютор {n}", "authorized": True}
-                for n in range(1, DISTRIBUTORS + 1)
-            ],
-        )
-        conn.execute(
-            insert(Product),
-            [
-                {"id": p, "vendor_code": f"TL-{p:05d}", "vendor_code_norm": f"TL{p:05d}", "name": f"Термолайн {p}"}
-                for p in range(1, products + 1)
-            ],
-        )
-        rrp = {p: Decimal(990 + (p * 37) % 50_000) for p in range(1, products + 1)}
-        lists = [("jan", dt.date(2026, 1, 1)), ("apr", dt.date(2026, 4, 15))]
-        conn.execute(
-            insert(PriceList),
-            [
-                {"id": i, "name": n, "valid_from": d, "source_file": n, "source_sha256": n, "row_count": products}
-                for i, (n, d) in enumerate(lists, start=1)
-            ],
-        )
-        conn.execute(
-            insert(Price),
-            [{"price_list_id": 1, "product_id": p, "rrp": v} for p, v in rrp.items()]
-            + [{"price_list_id": 2, "product_id": p, "rrp": v * Decimal("1.05")} for p, v in rrp.items()],
-        )
-        listings: list[dict[str, Any]] = []
-        for n in range(1, DISTRIBUTORS + 1):
-            for i in range(listings_per_distributor):
-                product = 1 + (n * 97 + i) % products
-                listings.append(
-                    {
-                        "id": len(listings) + 1,
-                        "seller_id": n,
-                        "url": f"https://d{n}.test/p/{product}",
-                        "product_id": product,
-                        "match_method": MatchMethod.VENDOR_CODE,
-                        "match_confidence": 1.0,
-                    }
-                )
+        _sellers(conn)
+        rrp = _catalog(conn, products)
+        listings = _listings(listings_per_distributor, products)
         conn.execute(insert(Listing), listings)
-        conn.execute(
-            insert(CrawlRun),
-            [
-                {
-                    "id": (n - 1) * days + day + 1,
-                    "run_key": f"d{n}-{day}",
-                    "distributor_id": n,
-                    "started_at": _moment(day, 6),
-                    "finished_at": _moment(day, 6, 30),
-                    "status": RunStatus.FINISHED,
-                    "stats": {},
-                }
-                for n in range(1, DISTRIBUTORS + 1)
-                for day in range(days)
-            ],
-        )
+        _runs(conn, days)
         alerts: list[dict[str, Any]] = []
         observations: list[dict[str, Any]] = []
         for listing in listings:
             price = rrp[listing["product_id"]]
-            below: dict[int, Decimal] = {}
-            for episode in range(EPISODES):
-                start = episode * spacing + rng.randrange(0, max(1, spacing // 3))
-                length = rng.randrange(3, max(4, spacing * 2 // 3))
-                for day in range(start, min(days, start + length)):
-                    below[day] = (price * Decimal(rng.randrange(70, 94)) / 100).quantize(Decimal("0.01"))
-                last = min(days, start + length) - 1
-                alerts.append(
-                    {
-                        "rule": "dumping",
-                        "fingerprint": f"dumping:{listing['id']}",
-                        "severity": "critical",
-                        "status": AlertStatus.RESOLVED if last < days - 1 else AlertStatus.OPEN,
-                        "subject": f"dumping {listing['url']}",
-                        "listing_id": listing["id"],
-                        "product_id": listing["product_id"],
-                        "distributor_id": listing["seller_id"],
-                        "opened_at": _moment(start, 6, 40),
-                        "last_seen_at": _moment(last, 6, 40),
-                        "resolved_at": _moment(last + 1, 6, 40) if last < days - 1 else None,
-                        "seen_count": last - start + 1,
-                        "details": {},
-                    }
-                )
-            for day in range(days):
-                out = rng.random() < 0.03
-                observations.append(
-                    {
-                        "listing_id": listing["id"],
-                        "crawl_run_id": (listing["seller_id"] - 1) * days + day + 1,
-                        "observed_at": _moment(day, 6, 5),
-                        "price": None if out else below.get(day, price),
-                        "currency": "RUB",
-                        "stock": StockState.OUT_OF_STOCK if out else StockState.IN_STOCK,
-                        "flags": [],
-                        "details": {},
-                    }
-                )
+            below, episodes = _dumping_episodes(listing, price, days, rng)
+            alerts += episodes
+            observations += _daily_observations(listing, price, below, days, rng)
         conn.execute(insert(Alert), alerts)
         for start in range(0, len(observations), 20_000):
             conn.execute(insert(Observation), observations[start : start + 20_000])
-        months = sorted({(FIRST_DAY + dt.timedelta(days=d)).replace(day=1) for d in range(days)})
-        conn.execute(
-            insert(SalesPlan),
-            [
-                {"distributor_id": listing["seller_id"], "product_id": listing["product_id"], "month": m, "quantity": q}
-                for listing in listings
-                for m, q in zip(months, [30 + listing["id"] % 270] * len(months), strict=True)
-            ],
-        )
+        _plans(conn, listings, days)
     return len(alerts)
 
 
