@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -507,9 +508,14 @@ def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None
         raise ConfigError(f"{source}: {_path_str(tuple(err['loc']), data)}: {msg}{got}{more}") from None
 
 
+def config_file(path: str | os.PathLike[str] | None = None) -> Path:
+    """The config file named on the command line, by PRICEWATCH_CONFIG, or `pilot.yaml`."""
+    return Path(path or os.environ.get("PRICEWATCH_CONFIG") or DEFAULT_CONFIG)
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load the config named on the command line, by PRICEWATCH_CONFIG, or `pilot.yaml`."""
-    file = Path(path or os.environ.get("PRICEWATCH_CONFIG") or DEFAULT_CONFIG)
+    file = config_file(path)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -519,3 +525,34 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     return parse_config(text, str(file))
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A config as parsed from a file in a given state (modification time and size) and environment."""
+
+    stamp: tuple[int, int]
+    env: dict[str, str]
+    config: Config
+
+
+_loaded: dict[Path, _Loaded] = {}
+
+
+def shared_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """`load_config` for the parts of one process that share a config (a crawl's spider and pipelines).
+
+    The file is parsed once per process; again only when it changed (modification time or size) or the
+    environment its `${VAR}`s come from did. Config objects are frozen, so sharing one is safe.
+    """
+    file = config_file(path)
+    try:
+        status = file.stat()
+    except OSError:
+        return load_config(file)  # it says why the file cannot be read
+    key, stamp, env = file.resolve(), (status.st_mtime_ns, status.st_size), dict(os.environ)
+    loaded = _loaded.get(key)
+    if loaded is None or loaded.stamp != stamp or loaded.env != env:
+        # Stamped before reading: a file changed meanwhile is read again next time, never served stale.
+        loaded = _loaded[key] = _Loaded(stamp, env, load_config(file))
+    return loaded.config

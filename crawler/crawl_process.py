@@ -18,8 +18,8 @@ from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 from crawler.channel import dumps
-from crawler.config import load_config
 from crawler.errors import UserError
+from crawler.settings import job_config
 
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (CPython's default: 700)
 # Reasons a crawl ends normally; `closespider_timeout` is the configured time limit (a partial run, still judged).
@@ -93,10 +93,9 @@ def _fail(channel_fd: int | None, reason: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     try:
-        distributor = load_config(args.config).distributor(args.distributor)
         settings = job_settings(
             config_path=args.config,
-            distributor=distributor.code,
+            distributor=args.distributor,
             run_key=args.run_key,
             db_url=args.db,
             store=not args.output,
@@ -105,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             channel_fd=args.channel_fd,
             log_level=args.log_level,
         )
+        # The spider and the pipelines read this same parse of the config (job_config caches it).
+        distributor = job_config(settings).distributor(args.distributor)
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(distributor.spider)
     except UserError as exc:

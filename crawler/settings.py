@@ -1,4 +1,5 @@
-"""Scrapy settings shared by every crawl, and the part each distributor's config adds (`distributor_settings`)."""
+"""Scrapy settings shared by every crawl, the job a crawl was started for (`load_job`: its config, parsed once per
+process, and distributor), and the part each distributor's config adds (`distributor_settings`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.config import Config, Distributor
+from scrapy.settings import BaseSettings
+
+from crawler.config import Config, Distributor, shared_config
+from crawler.errors import UserError
 
 BOT_NAME = "pricewatch"
 SPIDER_MODULES = ["spiders"]
@@ -105,6 +109,20 @@ PRICEWATCH_RUN_KEY = None
 PRICEWATCH_STORE = True
 PRICEWATCH_LIMIT = 0
 PRICEWATCH_DAILY_RUN_ID = None
+
+
+def job_config(settings: BaseSettings) -> Config:
+    """The config a crawl was started with (PRICEWATCH_CONFIG), parsed once per crawl process."""
+    return shared_config(settings.get("PRICEWATCH_CONFIG"))
+
+
+def load_job(settings: BaseSettings) -> tuple[Config, Distributor]:
+    """The config and distributor a crawl process was started for (PRICEWATCH_CONFIG, PRICEWATCH_DISTRIBUTOR)."""
+    code = settings.get("PRICEWATCH_DISTRIBUTOR")
+    if not code:
+        raise UserError("PRICEWATCH_DISTRIBUTOR is not set: start crawls with `pricewatch crawl --distributor CODE`")
+    config = job_config(settings)
+    return config, config.distributor(code)
 
 
 def _hosts(distributor: Distributor) -> list[str]:

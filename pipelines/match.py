@@ -7,8 +7,9 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.config import Config, load_config
+from crawler.config import Config
 from crawler.items import RawOffer
+from crawler.settings import job_config
 from pipelines.matching import CatalogIndex, MatchResult, MatchSettings
 from storage.engine import make_engine, session_scope
 from storage.queries.matching import load_catalog, load_overrides
@@ -41,7 +42,7 @@ class MatchPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MatchPipeline:
         settings = crawler.settings
-        return cls(load_config(settings.get("PRICEWATCH_CONFIG")), settings.get("PRICEWATCH_DB_URL"))
+        return cls(job_config(settings), settings.get("PRICEWATCH_DB_URL"))
 
     def open_spider(self) -> None:
         self.index = load_index(self.db_url, self.config)

@@ -11,7 +11,6 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.config import load_config
 from crawler.items import (
     FLAG_BLOCKED,
     FLAG_NOT_FOUND,
@@ -22,9 +21,11 @@ from crawler.items import (
     RawOffer,
     StockState,
 )
+from crawler.settings import job_config
 from storage.codes import normalize_gtin
 
 _SPACES = re.compile(r"\s+")
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 _CENT = Decimal("0.01")
 _MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 _STOCK_STATES = frozenset(s.value for s in StockState)
@@ -70,6 +71,30 @@ def utc_iso(value: str | None, now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).isoformat()
 
 
+def _flags(flags: list[str], price: str | None) -> list[str]:
+    """The offer's flags once each; a price-less offer that does not say why gets `price_missing`."""
+    unique = list(dict.fromkeys(flags))
+    if price is None and not _PRICE_ABSENCE_REASONS.intersection(unique):
+        unique.append(FLAG_PRICE_MISSING)
+    return unique
+
+
+def _currency(value: str | None) -> str | None:
+    """An ISO 4217-shaped code (three letters), upper-cased; None for anything else."""
+    code = (value or "").strip().upper()
+    return code if _CURRENCY_CODE.fullmatch(code) else None
+
+
+def _gtin(value: str | None) -> str | None:
+    """A valid GTIN in one form (GTIN-14); anything else is not an identifier."""
+    raw = (value or "").strip()
+    return normalize_gtin(raw) if raw else None
+
+
+def _quantity(value: int | None) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None
+
+
 def clean_offer(offer: RawOffer, default_currency: str, now: dt.datetime | None = None) -> RawOffer:
     """The offer with valid values only; raises BadOffer when there is nothing to store it under."""
     url = (offer.url or "").strip()
@@ -77,14 +102,6 @@ def clean_offer(offer: RawOffer, default_currency: str, now: dt.datetime | None 
     if not url or not seller_code:
         raise BadOffer(f"offer without {'URL' if not url else 'seller code'} from {offer.distributor}: {offer.url!r}")
     price = money(offer.price)
-    flags = list(dict.fromkeys(offer.flags))
-    if price is None and not _PRICE_ABSENCE_REASONS.intersection(flags):
-        flags.append(FLAG_PRICE_MISSING)
-    currency = (offer.currency or "").strip().upper() or None
-    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
-        currency = None
-    gtin_raw = (offer.gtin or "").strip()
-    quantity = offer.quantity if isinstance(offer.quantity, int) and offer.quantity >= 0 else None
     return replace(
         offer,
         url=url,
@@ -93,14 +110,13 @@ def clean_offer(offer: RawOffer, default_currency: str, now: dt.datetime | None 
         title=_text(offer.title, 1024),
         price=price,
         old_price=money(offer.old_price),
-        currency=currency or (default_currency if price is not None else None),
+        currency=_currency(offer.currency) or (default_currency if price is not None else None),
         stock=offer.stock if offer.stock in _STOCK_STATES else StockState.UNKNOWN.value,
-        quantity=quantity,
+        quantity=_quantity(offer.quantity),
         vendor_code=_text(offer.vendor_code, 256),
-        # A valid GTIN in one form (GTIN-14); anything else is not an identifier.
-        gtin=normalize_gtin(gtin_raw) if gtin_raw else None,
+        gtin=_gtin(offer.gtin),
         seller_sku=_text(offer.seller_sku, 256),
-        flags=flags,
+        flags=_flags(offer.flags, price),
         fetched_at=utc_iso(offer.fetched_at, now or dt.datetime.now(dt.UTC)),
     )
 
@@ -116,7 +132,7 @@ class NormalizePipeline:
         settings = crawler.settings
         config_path = settings.get("PRICEWATCH_CONFIG")
         code = settings.get("PRICEWATCH_DISTRIBUTOR")
-        currency = load_config(config_path).distributor(code).currency if config_path and code else "RUB"
+        currency = job_config(settings).distributor(code).currency if config_path and code else "RUB"
         return cls(currency)
 
     def process_item(self, item: Any) -> Any:

@@ -27,8 +27,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from twisted.internet.task import LoopingCall
 
-from crawler.config import Config, load_config
+from crawler.config import Config
 from crawler.items import Health, StockState
+from crawler.settings import job_config
 from crawler.stats import STAT_ERRORS, STAT_HEALTH, STAT_OFFERS, STAT_PRODUCT_PAGES
 from pipelines.health import CanaryCheck, Verdict, judge
 from pipelines.match import MatchedOffer
@@ -77,6 +78,9 @@ _INTERRUPTED = frozenset({"shutdown", "cancelled"})
 _STALE_GRACE = dt.timedelta(minutes=15)
 
 
+_ListingKey = tuple[int, str]  # (seller id, URL)
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     item: MatchedOffer
@@ -100,6 +104,12 @@ def _details(item: MatchedOffer) -> dict[str, Any]:
     if item.match.candidates and not item.match.matched:
         details["candidates"] = [c.vendor_code for c in item.match.candidates]
     return {key: value for key, value in details.items() if value}
+
+
+def _add_evidence(session: Session, todo: Sequence[_Prepared]) -> dict[EvidenceRow, int]:
+    """Store the files saved for the pages; several offers of one page (a marketplace's sellers) share them."""
+    files = list(dict.fromkeys(e for p in todo for e in p.evidence))
+    return dict(zip(files, add_evidence(session, files), strict=True))
 
 
 def _evidence(
@@ -171,7 +181,7 @@ class StorePipeline:
         daily = settings.getint("PRICEWATCH_DAILY_RUN_ID", 0)
         pipeline = cls(
             crawler,
-            load_config(settings.get("PRICEWATCH_CONFIG")),
+            job_config(settings),
             distributor_code=settings.get("PRICEWATCH_DISTRIBUTOR"),
             db_url=settings.get("PRICEWATCH_DB_URL"),
             run_key=run_key,
@@ -322,34 +332,49 @@ class StorePipeline:
         return SellerSeen(offer.seller_code, name, authorized)
 
     def _store(self, session: Session, run_id: int, distributor: int, batch: Sequence[MatchedOffer]) -> int:
-        new = [self._seller(item) for item in batch if item.offer.seller_code not in self.sellers]
-        if new:
-            self.sellers.update(add_sellers(session, distributor, new))
-        by_key: dict[tuple[int, str], _Prepared] = {}
-        for item in batch:  # the same page twice in one batch: its last reading counts
-            prepared = self._prepare(item)
-            by_key[(prepared.listing.seller_id, prepared.listing.url)] = prepared
-        # Only listings that are new or changed are written; the rest keep their row (last_seen_at at run end).
-        fresh = [p.listing for key, p in by_key.items() if key not in self.listings]
-        stale = [(key, p.listing) for key, p in by_key.items() if key in self.listings]
-        changed = [seen for key, seen in stale if self.listings[key].after(seen) != self.listings[key]]
-        ids = insert_new_listings(session, fresh) | upsert_listings(session, changed)
-        learned = {
-            key: was.after(seen) if (was := self.listings.get(key)) else new_listing(ids[key], seen)
-            for key, seen in ((k, p.listing) for k, p in by_key.items() if k in ids)
-        }
-        listing_id = {key: ids.get(key) or self.listings[key].id for key in by_key}
+        self._add_sellers(session, distributor, batch)
+        by_key = self._last_readings(batch)
+        listing_id = self._write_listings(session, by_key)
         todo = list(by_key.items())
         if self.resumed:
             seen_before = already_observed(session, run_id, listing_id.values())
             todo = [(key, p) for key, p in todo if listing_id[key] not in seen_before]
-        # Several offers of one page (a marketplace's sellers) share its saved files.
-        files = list(dict.fromkeys(e for _, p in todo for e in p.evidence))
-        evidence_ids = dict(zip(files, add_evidence(session, files), strict=True))
+        evidence_ids = _add_evidence(session, [p for _, p in todo])
         rows = [self._observation(listing_id[key], p, evidence_ids) for key, p in todo]
-        stored = insert_observations(session, run_id, rows)
-        self._learned.update(learned)  # applied to the cache once the batch is committed
-        return stored
+        return insert_observations(session, run_id, rows)
+
+    def _add_sellers(self, session: Session, distributor: int, batch: Sequence[MatchedOffer]) -> None:
+        new = [self._seller(item) for item in batch if item.offer.seller_code not in self.sellers]
+        if new:
+            self.sellers.update(add_sellers(session, distributor, new))
+
+    def _last_readings(self, batch: Sequence[MatchedOffer]) -> dict[_ListingKey, _Prepared]:
+        """The batch's offers by listing; the same page twice in one batch: its last reading counts."""
+        by_key: dict[_ListingKey, _Prepared] = {}
+        for item in batch:
+            prepared = self._prepare(item)
+            by_key[(prepared.listing.seller_id, prepared.listing.url)] = prepared
+        return by_key
+
+    def _write_listings(self, session: Session, by_key: dict[_ListingKey, _Prepared]) -> dict[_ListingKey, int]:
+        """Insert the new listings and update the changed ones; the listing id of every key.
+
+        The rest keep their row (last_seen_at is set at run end). What was written is kept in `_learned`, for the
+        cache once the batch is committed.
+        """
+        fresh = [p.listing for key, p in by_key.items() if key not in self.listings]
+        changed = [p.listing for key, p in by_key.items() if key in self.listings and self._changes(key, p.listing)]
+        ids = insert_new_listings(session, fresh) | upsert_listings(session, changed)
+        for key, prepared in by_key.items():
+            if key in ids:
+                was = self.listings.get(key)
+                self._learned[key] = was.after(prepared.listing) if was else new_listing(ids[key], prepared.listing)
+        return {key: ids.get(key) or self.listings[key].id for key in by_key}
+
+    def _changes(self, key: _ListingKey, seen: ListingSeen) -> bool:
+        """This reading changes what the known listing's row holds."""
+        known = self.listings[key]
+        return known.after(seen) != known
 
     def _prepare(self, item: MatchedOffer) -> _Prepared:
         offer, match = item.offer, item.match

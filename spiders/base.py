@@ -15,12 +15,12 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from crawler.config import Config, Distributor, load_config
+from crawler.config import Config, Distributor
 from crawler.errors import UserError
 from crawler.extract import blocked_offer, not_found_offer
 from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND, FLAG_PRICE_MISSING, RawOffer
 from crawler.parsing.blocking import detect_block
-from crawler.settings import distributor_settings
+from crawler.settings import distributor_settings, load_job
 from crawler.stats import (
     STAT_BLOCKED,
     STAT_CANARY_SEEN,
@@ -33,15 +33,6 @@ from crawler.stats import (
 
 META_CANARY = "pw_canary"  # the request is for the distributor's canary page
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"  # the IgnoreRequest message of Scrapy's RobotsTxtMiddleware
-
-
-def load_job(settings: BaseSettings) -> tuple[Config, Distributor]:
-    """The config and distributor a crawl process was started for (PRICEWATCH_CONFIG, PRICEWATCH_DISTRIBUTOR)."""
-    code = settings.get("PRICEWATCH_DISTRIBUTOR")
-    if not code:
-        raise UserError("PRICEWATCH_DISTRIBUTOR is not set: start crawls with `pricewatch crawl --distributor CODE`")
-    config = load_config(settings.get("PRICEWATCH_CONFIG"))
-    return config, config.distributor(code)
 
 
 class PricewatchSpider(scrapy.Spider, metaclass=ABCMeta):
