@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from cssselect import SelectorError
 from lxml import etree
@@ -233,6 +233,122 @@ def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount:.2f}"
 
 
+_NO_PRICE = ParsedPrice(None, None, None, None)
+# A page without schema.org data reads like one whose data says nothing: no price, no stock, no identifiers.
+_NO_STRUCTURED = StructuredOffer(
+    price=None, amount=None, currency=None, availability=StockState.UNKNOWN, availability_raw=None, seller_name=None
+)
+_NO_PRODUCT = StructuredProduct(
+    name=None,
+    price=None,
+    amount=None,
+    currency=None,
+    flag=None,
+    availability=StockState.UNKNOWN,
+    availability_raw=None,
+    sku=None,
+    mpn=None,
+    gtin=None,
+    brand=None,
+    seller_name=None,
+)
+
+
+class _PriceReading(NamedTuple):
+    amount: Decimal | None
+    raw: str | None
+    currency: str | None
+    flag: str | None  # why there is no firm price (FLAG_PRICE_MISSING when nothing says why)
+    disagrees: bool  # the visible price is not the structured data's
+
+
+class _StockReading(NamedTuple):
+    state: StockState
+    raw: str | None
+    quantity: int | None
+    disagrees: bool  # the visible stock state is not the structured data's
+
+
+class _Identity(NamedTuple):
+    title: str | None
+    seller_name: str | None
+    vendor_code: str | None
+    gtin: str | None
+    seller_sku: str | None
+
+
+def _believed_price(visible: ParsedPrice, structured: StructuredProduct | StructuredOffer) -> tuple[ParsedPrice, bool]:
+    """The visible price, and whether the structured data's differs; the structured price only when the visible
+    page shows no price and no reason for none."""
+    s_flag = structured.flag if isinstance(structured, StructuredProduct) else None
+    if visible.amount is None and not visible.flag and (structured.amount is not None or s_flag):
+        return ParsedPrice(structured.amount, structured.currency, s_flag, structured.price), False
+    amount = visible.amount
+    return visible, amount is not None and structured.amount is not None and structured.amount != amount
+
+
+def _read_price(
+    fields: OfferFields, structured: StructuredProduct | StructuredOffer, separator: str | None
+) -> _PriceReading:
+    visible = _parse_prices(tuple(fields.prices), separator) if fields.prices else _NO_PRICE
+    price, disagrees = _believed_price(visible, structured)
+    raw = price.raw if price.raw is not None else (fields.prices[0] if fields.prices else None)
+    currency = currency_code(fields.currency) or price.currency or structured.currency
+    flag = price.flag or (FLAG_PRICE_MISSING if price.amount is None else None)
+    return _PriceReading(price.amount, raw, currency, flag, disagrees)
+
+
+def _old_price(text: str | None, separator: str | None) -> str | None:
+    return _money(_parse_price(text, separator).amount) if text else None
+
+
+def _read_stock(fields: OfferFields, structured: StructuredProduct | StructuredOffer) -> _StockReading:
+    """The stock state the source states or the page shows, else the structured data's; the quantity from its
+    own field, else from the availability text."""
+    parsed = _parse_stock(fields.availability) if fields.availability else None
+    visible = fields.stock or (parsed.state if parsed is not None else StockState.UNKNOWN)
+    quantity = _quantity(fields.quantity)
+    if quantity is None and parsed is not None:
+        quantity = parsed.quantity
+    raw = fields.availability or structured.availability_raw
+    if visible == StockState.UNKNOWN:
+        return _StockReading(structured.availability, raw, quantity, False)
+    return _StockReading(visible, raw, quantity, _stock_disagrees(visible, structured.availability))
+
+
+def _stock_disagrees(visible: StockState, structured: StockState) -> bool:
+    """The structured data states another stock class ("in stock" and "3 left" are one class)."""
+    return structured != StockState.UNKNOWN and _STOCK_CLASS.get(structured) != _STOCK_CLASS.get(visible)
+
+
+def _identity(fields: OfferFields, structured: StructuredProduct | StructuredOffer) -> _Identity:
+    """What the offer is and who sells it: the page's own fields first, then the schema.org Product's."""
+    product = structured if isinstance(structured, StructuredProduct) else _NO_PRODUCT
+    return _Identity(
+        title=fields.name or product.name,
+        seller_name=fields.seller or structured.seller_name,
+        vendor_code=fields.vendor_code or product.mpn or product.sku,
+        gtin=fields.ean or product.gtin,
+        seller_sku=fields.seller_sku or product.sku,
+    )
+
+
+def _disagreement(structured: StructuredProduct | StructuredOffer) -> dict[str, str | None]:
+    """What the structured data said, kept on an offer whose visible page says otherwise."""
+    return {
+        "price": structured.price,
+        "currency": structured.currency,
+        "availability": structured.availability_raw or structured.availability.value,
+    }
+
+
+def _flags(price: _PriceReading, structured_disagrees: bool) -> list[str]:
+    flags = [price.flag] if price.flag else []
+    if structured_disagrees:
+        flags.append(FLAG_STRUCTURED_MISMATCH)
+    return flags
+
+
 def build_offer(
     fields: OfferFields,
     *,
@@ -246,70 +362,31 @@ def build_offer(
 ) -> RawOffer:
     """One RawOffer from what the page shows (`fields`) and its schema.org data (`structured`)."""
     separator = decimal_separator or distributor.decimal_separator
-    flags: list[str] = []
-    mismatch = False
-
-    visible = _parse_prices(tuple(fields.prices), separator) if fields.prices else None
-    price, price_raw, currency = None, None, None
-    if visible is not None:
-        price, price_raw, currency = visible.amount, visible.raw, visible.currency
-        if visible.flag:
-            flags.append(visible.flag)
-    s_amount = structured.amount if structured is not None else None
-    s_flag = getattr(structured, "flag", None)
-    if price is None and not flags and structured is not None and (s_amount is not None or s_flag):
-        # Nothing readable on the visible page: the structured data is all the page says.
-        price, price_raw, currency = s_amount, structured.price, structured.currency
-        if s_flag:
-            flags.append(s_flag)
-    elif price is not None and s_amount is not None and s_amount != price:
-        mismatch = True
-    if price is None and not flags:
-        flags.append(FLAG_PRICE_MISSING)
-
-    old = _parse_price(fields.old_price, separator) if fields.old_price else None
-
-    stock_text = _parse_stock(fields.availability) if fields.availability else None
-    state = fields.stock or (stock_text.state if stock_text is not None else StockState.UNKNOWN)
-    s_state = structured.availability if structured is not None else StockState.UNKNOWN
-    if state == StockState.UNKNOWN:
-        state = s_state
-    elif s_state != StockState.UNKNOWN and _STOCK_CLASS.get(s_state) != _STOCK_CLASS.get(state):
-        mismatch = True
-    quantity = _quantity(fields.quantity)
-    if quantity is None and stock_text is not None:
-        quantity = stock_text.quantity
-
-    structured_raw: dict[str, str | None] = {}
-    if mismatch and structured is not None:
-        flags.append(FLAG_STRUCTURED_MISMATCH)
-        structured_raw = {
-            "price": structured.price,
-            "currency": structured.currency,
-            "availability": structured.availability_raw or structured.availability.value,
-        }
-
-    product = structured if isinstance(structured, StructuredProduct) else None
+    data = _NO_STRUCTURED if structured is None else structured
+    price = _read_price(fields, data, separator)
+    stock = _read_stock(fields, data)
+    identity = _identity(fields, data)
+    disagrees = price.disagrees or stock.disagrees
     return RawOffer(
         distributor=distributor.code,
         url=url,
         seller_code=seller_code,
-        seller_name=fields.seller or (structured.seller_name if structured is not None else None),
-        title=fields.name or (product.name if product is not None else None),
-        price=_money(price),
-        price_raw=price_raw if price_raw is not None else (fields.prices[0] if fields.prices else None),
-        old_price=_money(old.amount) if old is not None else None,
+        seller_name=identity.seller_name,
+        title=identity.title,
+        price=_money(price.amount),
+        price_raw=price.raw,
+        old_price=_old_price(fields.old_price, separator),
         old_price_raw=fields.old_price,
-        currency=currency_code(fields.currency) or currency or (structured.currency if structured else None),
-        stock=state.value,
-        stock_raw=fields.availability or (structured.availability_raw if structured is not None else None),
-        quantity=quantity,
-        vendor_code=fields.vendor_code or (product.mpn or product.sku if product is not None else None),
-        gtin=fields.ean or (product.gtin if product is not None else None),
-        seller_sku=fields.seller_sku or (product.sku if product is not None else None),
+        currency=price.currency,
+        stock=stock.state.value,
+        stock_raw=stock.raw,
+        quantity=stock.quantity,
+        vendor_code=identity.vendor_code,
+        gtin=identity.gtin,
+        seller_sku=identity.seller_sku,
         markers=fields.markers,
-        flags=flags,
-        structured=structured_raw,
+        flags=_flags(price, disagrees),
+        structured=_disagreement(data) if disagrees else {},
         http_status=http_status,
         fetched_at=fetched_at or utc_now_iso(),
     )

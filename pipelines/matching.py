@@ -196,17 +196,24 @@ class CatalogIndex:
         self._distinct_limit = max(1, int(_DISTINCT_SHARE * total))
 
     def _add(self, row: CatalogProduct) -> None:
-        code = row.vendor_code_norm or normalize_vendor_code(row.vendor_code)
-        self._by_code[code] = None if code in self._by_code and self._by_code[code] != row.id else row.id
-        if (m := _LETTERS.match(code)) and len(m.group()) >= 2 and len(code) > len(m.group()):
-            self._code_prefixes.add(m.group())
+        self._add_code(row.id, row.vendor_code_norm or normalize_vendor_code(row.vendor_code))
         for gtin in row.gtins:
             if norm := normalize_gtin(gtin):
                 self._by_gtin[norm] = row.id
+        self.products[row.id] = self._product(row)
+
+    def _add_code(self, pid: int, code: str) -> None:
+        """Index a vendor code (a code two products share leads to neither), and its letter prefix (`TL`)."""
+        self._by_code[code] = None if code in self._by_code and self._by_code[code] != pid else pid
+        if (m := _LETTERS.match(code)) and len(m.group()) >= 2 and len(code) > len(m.group()):
+            self._code_prefixes.add(m.group())
+
+    def _product(self, row: CatalogProduct) -> _Product:
+        """The product's brand and name words as matching compares them: brand words and its own code left out."""
         brand = tuple(words(row.brand)) if row.brand else ()
         code_words = set(words(row.vendor_code))
         name_words = [w for w in words(row.name) if w not in self._brand_words and w not in code_words]
-        self.products[row.id] = _Product(
+        return _Product(
             row=row,
             brand_key=brand or None,
             name_key=" ".join(name_words),
@@ -295,19 +302,7 @@ class CatalogIndex:
 
         Returns (result or None, whether the title holds a code-like token at all).
         """
-        found: dict[int, int] = {}  # product id → token index
-        code_like = False
-        for i, token in enumerate(tokens):
-            pieces = [token.code, *token.parts]
-            if token.code.isalpha() and i + 1 < len(tokens) and tokens[i + 1].code[:1].isdigit():
-                pieces.append(token.code + tokens[i + 1].code)  # `TL 1001`
-            for piece in pieces:
-                if not _plausible_code(piece):
-                    continue
-                pid, _ = self._lookup(distributor, piece)
-                if pid is not None:
-                    found.setdefault(pid, i)
-                code_like = code_like or self._code_like(piece)
+        found, code_like = self._codes_in_title(distributor, tokens)
         if not found:
             return None, code_like
         accepted = [
@@ -320,6 +315,20 @@ class CatalogIndex:
             return MatchResult(None, MatchMethod.NONE, 0.0, candidates), True
         confidence = CONFIDENCE_TITLE_CODE if brand_at else CONFIDENCE_TITLE_CODE_NO_BRAND
         return MatchResult(accepted[0], MatchMethod.TITLE_CODE, confidence, candidates), True
+
+    def _codes_in_title(self, distributor: str, tokens: Sequence[_Token]) -> tuple[dict[int, int], bool]:
+        """({product id: index of the first token naming its code}, whether any token is shaped like our codes)."""
+        found: dict[int, int] = {}
+        code_like = False
+        for i in range(len(tokens)):
+            for piece in _code_pieces(tokens, i):
+                if not _plausible_code(piece):
+                    continue
+                pid, _ = self._lookup(distributor, piece)
+                if pid is not None:
+                    found.setdefault(pid, i)
+                code_like = code_like or self._code_like(piece)
+        return found, code_like
 
     def _brand_products(self, tokens: Sequence[_Token], brand_at: set[int]) -> set[tuple[str, ...] | None]:
         """Brand keys whose products a title may be fuzzy-matched to."""
@@ -374,16 +383,11 @@ class CatalogIndex:
             return []
         query_words = [w for w in dict.fromkeys(title_words) if w not in self._brand_words]
         rarest = sorted((len(self._postings[w]), w) for w in query_words if w in self._postings)
-        query_set = set(query_words)
         # A product the title can be has every one of the title's line-naming words (see `_possible`): when
         # there are such words, the candidates are the products that have them all.
         distinct = [w for df, w in rarest if df <= self._distinct_limit]
         if distinct and strict:
-            weights = {
-                pid: sum(self._idf[w] for w in query_set & self.products[pid].name_words)
-                for pid in self._postings[distinct[0]]
-                if pid in allowed and all(w in self.products[pid].name_words for w in distinct[1:])
-            }
+            weights = self._line_weights(distinct, set(query_words), allowed)
         else:
             weights = self._shared_weights(rarest, allowed)
         query = " ".join(query_words)
@@ -391,6 +395,17 @@ class CatalogIndex:
         scored = [(_score(query, self.products[pid].name_key), pid) for pid in top]
         scored.sort(key=lambda item: (-item[0], item[1]))
         return scored
+
+    def _line_weights(self, distinct: Sequence[str], query: set[str], allowed: Collection[int]) -> dict[int, float]:
+        """The allowed products whose names have every line-naming word, weighted by the rarity of shared words."""
+        weights: dict[int, float] = {}
+        for pid in self._postings[distinct[0]]:
+            if pid not in allowed:
+                continue
+            name_words = self.products[pid].name_words
+            if all(w in name_words for w in distinct[1:]):
+                weights[pid] = sum(self._idf[w] for w in query & name_words)
+        return weights
 
     def _shared_weights(self, rarest: Sequence[tuple[int, str]], allowed: Collection[int]) -> dict[int, float]:
         """Products sharing the title's rarest (not too common) words, weighted by how rare the shared words are."""
@@ -425,6 +440,15 @@ def _score(query: str, name: str) -> float:
     """0..100. Token-set alone calls a title that merely contains a shorter name perfect; token-sort keeps the
     extra words in the count, so the catalog's exact name beats a longer variant of it."""
     return (fuzz.token_set_ratio(query, name) + fuzz.token_sort_ratio(query, name)) / 2
+
+
+def _code_pieces(tokens: Sequence[_Token], i: int) -> list[str]:
+    """The forms in which token `i` may be a vendor code: whole, each side of a `/`, joined to the next (`TL 1001`)."""
+    token = tokens[i]
+    pieces = [token.code, *token.parts]
+    if token.code.isalpha() and i + 1 < len(tokens) and tokens[i + 1].code[:1].isdigit():
+        pieces.append(token.code + tokens[i + 1].code)
+    return pieces
 
 
 def _plausible_code(code: str) -> bool:

@@ -39,6 +39,12 @@ _DDOS_GUARD = (
     "ddos-guard.net/js",
 )
 _QRATOR = ("/__qrator/", "qauth_", "<title>qrator", "qrator_jsid")
+# (reason, page markers, what its `Server` header says), in the order they are told apart.
+_SERVICES = (
+    ("cloudflare", _CLOUDFLARE, "cloudflare"),
+    ("ddos_guard", _DDOS_GUARD, "ddos-guard"),
+    ("qrator", _QRATOR, "qrator"),
+)
 _CAPTCHA_PHRASES = re.compile(
     r"(?:вы|я|а)\s+не\s+робот(?![-\w])|не\s+являетесь\s+роботом|что\s+вы\s+человек|(?:i'?m|am|are)\s+not\s+a\s+robot"
     r"|are\s+you\s+(?:a\s+robot|human)|(?:verify|confirm)\s+(?:that\s+)?you\s+are\s+(?:a\s+)?human"
@@ -89,32 +95,41 @@ def _headers(headers: HeaderMap | None, names: tuple[str, ...]) -> dict[str, str
     return found
 
 
+def _anti_bot_service(head: str, headers: dict[str, str], refused: bool) -> str | None:
+    """The anti-bot service whose challenge or refusal this is: its page's markers, or its `Server` header on a
+    refusing status (Cloudflare also says so in `cf-mitigated`)."""
+    if "challenge" in headers["cf-mitigated"]:
+        return "cloudflare"
+    server = headers["server"]
+    for reason, markers, server_name in _SERVICES:
+        if any(m in head for m in markers) or (refused and server_name in server):
+            return reason
+    return None
+
+
+def _is_captcha(head: str, body: str) -> bool:
+    """A "prove you are not a robot" phrase, or a captcha widget under a captcha title or on a short non-shop page."""
+    if any(word in head for word in _CAPTCHA_PHRASE_WORDS) and _CAPTCHA_PHRASES.search(head):
+        return True
+    if not any(w in head for w in _CAPTCHA_WIDGETS):
+        return False
+    title = _TITLE.search(head)
+    if title and _CAPTCHA_TITLE.search(title.group(1)):
+        return True
+    return len(body) < SHORT_PAGE_CHARS and not any(m in head for m in _SHOP_MARKERS)
+
+
 def detect_block(status: int, headers: HeaderMap | None, body: str) -> str | None:
     """Why the page tells nothing about the offer: "cloudflare", "ddos_guard", "qrator", "captcha", "http_<status>"
     (401, 403, 429) or "empty"; None for a page to be read."""
     head = body[:HEAD_CHARS].lower()
-    found = _headers(headers, ("server", "cf-mitigated"))
-    server = found["server"]
     refused = status in BLOCK_STATUSES
-    if (
-        "challenge" in found["cf-mitigated"]
-        or any(m in head for m in _CLOUDFLARE)
-        or (refused and "cloudflare" in server)
-    ):
-        return "cloudflare"
-    if any(m in head for m in _DDOS_GUARD) or (refused and "ddos-guard" in server):
-        return "ddos_guard"
-    if any(m in head for m in _QRATOR) or (refused and "qrator" in server):
-        return "qrator"
-    title_match = _TITLE.search(head)
-    captcha_title = bool(title_match and _CAPTCHA_TITLE.search(title_match.group(1)))
-    phrase = any(word in head for word in _CAPTCHA_PHRASE_WORDS) and _CAPTCHA_PHRASES.search(head)
-    if phrase or (
-        any(w in head for w in _CAPTCHA_WIDGETS)
-        and (captcha_title or (len(body) < SHORT_PAGE_CHARS and not any(m in head for m in _SHOP_MARKERS)))
-    ):
+    service = _anti_bot_service(head, _headers(headers, ("server", "cf-mitigated")), refused)
+    if service is not None:
+        return service
+    if _is_captcha(head, body):
         return "captcha"
-    if status in BLOCK_STATUSES:
+    if refused:
         return f"http_{status}"
     if not head.strip() and not body.strip():
         return "empty"

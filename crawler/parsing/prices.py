@@ -203,6 +203,36 @@ def _first_currency(text: str) -> str | None:
     return currency_code(match.group()) if match else None
 
 
+def _likeliest(found: list[_Candidate]) -> list[_Candidate]:
+    """The candidates that may be the price: those with a currency if any have one, of those the primary ones
+    (not after "скидка", "было", "/мес"…) if any are."""
+    pool = [c for c in found if c.currency] or found
+    return [c for c in pool if not c.secondary] or pool
+
+
+def _is_range(text: str, pool: list[_Candidate], low: _Candidate, high: _Candidate) -> bool:
+    """Exactly two amounts, the lower first, joined by a dash or "до" ("1 990 – 2 490 ₽")."""
+    return (
+        len({c.amount for c in pool}) == 2
+        and low.amount < high.amount
+        and _RANGE_BETWEEN.fullmatch(_between(text, low, high)) is not None
+    )
+
+
+def _price_of(pool: list[_Candidate], clean: str, text: str) -> ParsedPrice:
+    """One amount (a lower bound when "от" or a range says so), else a conflict between different amounts."""
+    first = pool[0]
+    currency = first.currency or _first_currency(clean)
+    other = next((c for c in pool if c.amount != first.amount), None)
+    if other is None:
+        flag = FLAG_PRICE_FROM if any(c.lower_bound for c in pool) else None
+        return ParsedPrice(first.amount, currency, flag, text)
+    if _is_range(clean, pool, first, other):
+        return ParsedPrice(first.amount, currency, FLAG_PRICE_FROM, text)
+    currencies = {c.currency for c in pool if c.currency}
+    return ParsedPrice(None, currencies.pop() if len(currencies) == 1 else None, FLAG_PRICE_CONFLICT, text)
+
+
 def parse_price(text: str | None, decimal_separator: str | None = None) -> ParsedPrice:
     """Parse one price text as shown for one offer; see the module docstring for what is a firm price."""
     if decimal_separator not in (None, ".", ","):
@@ -213,25 +243,27 @@ def parse_price(text: str | None, decimal_separator: str | None = None) -> Parse
     clean = normalize_space(text[:TEXT_MAX_CHARS])
     if _ON_REQUEST.search(clean):
         return ParsedPrice(None, _first_currency(clean), FLAG_PRICE_ON_REQUEST, text)
-    found = _candidates(clean, decimal_separator)
-    pool = [c for c in found if c.currency] or found
-    pool = [c for c in pool if not c.secondary] or pool
+    pool = _likeliest(_candidates(clean, decimal_separator))
     if not pool:
         return ParsedPrice(None, _first_currency(clean), None, text)
-    first = pool[0]
-    currency = first.currency or _first_currency(clean)
-    other = next((c for c in pool if c.amount != first.amount), None)
-    if other is None:
-        flag = FLAG_PRICE_FROM if any(c.lower_bound for c in pool) else None
-        return ParsedPrice(first.amount, currency, flag, text)
-    if (
-        len({c.amount for c in pool}) == 2
-        and first.amount < other.amount
-        and _RANGE_BETWEEN.fullmatch(_between(clean, first, other))
-    ):
-        return ParsedPrice(first.amount, currency, FLAG_PRICE_FROM, text)
-    currencies = {c.currency for c in pool if c.currency}
-    return ParsedPrice(None, currencies.pop() if len(currencies) == 1 else None, FLAG_PRICE_CONFLICT, text)
+    return _price_of(pool, clean, text)
+
+
+def _says_something(price: ParsedPrice) -> bool:
+    """An amount, or a flag that says why there is none."""
+    return price.amount is not None or price.flag is not None
+
+
+def _common_currency(parsed: list[ParsedPrice]) -> str | None:
+    """The one currency the texts name, None when they name none or several."""
+    currencies = {p.currency for p in parsed if p.currency}
+    return next(iter(currencies)) if len(currencies) == 1 else None
+
+
+def _disagree(saying: list[ParsedPrice], currency: str | None) -> bool:
+    """Different readings (a text without a currency takes the common one), or one text conflicting in itself."""
+    readings = {(p.amount, p.currency or currency) for p in saying}
+    return len(readings) > 1 or any(p.flag == FLAG_PRICE_CONFLICT for p in saying)
 
 
 def parse_prices_consistent(texts: Sequence[str | None], decimal_separator: str | None = None) -> ParsedPrice:
@@ -241,15 +273,11 @@ def parse_prices_consistent(texts: Sequence[str | None], decimal_separator: str 
     """
     parsed = [parse_price(t, decimal_separator) for t in texts if t is not None and normalize_space(t)]
     raw = " | ".join(p.raw for p in parsed if p.raw) or None
-    if not parsed:
-        return ParsedPrice(None, None, None, raw)
-    currencies = {p.currency for p in parsed if p.currency}
-    currency = next(iter(currencies)) if len(currencies) == 1 else None
-    readings = {(p.amount, p.currency or currency) for p in parsed if p.amount is not None or p.flag is not None}
-    if len(readings) > 1 or any(p.flag == FLAG_PRICE_CONFLICT for p in parsed):
+    currency = _common_currency(parsed)
+    saying = [p for p in parsed if _says_something(p)]
+    if _disagree(saying, currency):
         return ParsedPrice(None, currency, FLAG_PRICE_CONFLICT, raw)
-    if not readings:
+    if not saying:
         return ParsedPrice(None, currency, None, raw)
-    priced = next(p for p in parsed if p.amount is not None or p.flag is not None)
-    flag = FLAG_PRICE_FROM if any(p.flag == FLAG_PRICE_FROM for p in parsed) else priced.flag
-    return ParsedPrice(priced.amount, currency, flag, raw)
+    flag = FLAG_PRICE_FROM if any(p.flag == FLAG_PRICE_FROM for p in saying) else saying[0].flag
+    return ParsedPrice(saying[0].amount, currency, flag, raw)

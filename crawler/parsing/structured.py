@@ -238,24 +238,33 @@ def _price(
     return next(o.price for o in offers if o.amount == amount), amount, None
 
 
+def _gtin(node: dict[str, Any]) -> str | None:
+    """The first GTIN the node gives, by the keys schema.org and shops use for it."""
+    return next((g for g in (_text(node.get(k)) for k in _GTIN_KEYS) if g), None)
+
+
+def _availability(offers: list[StructuredOffer]) -> StockState:
+    """The stock state all offers share; unknown when they differ (or there are none)."""
+    states = {o.availability for o in offers}
+    return states.pop() if len(states) == 1 else StockState.UNKNOWN
+
+
 def _product(node: dict[str, Any], source: str) -> StructuredProduct:
     offer_nodes = _offers(node.get("offers"))
     offers = [_offer(o) for o in offer_nodes]
     price, amount, flag = _price(offer_nodes, offers)
-    states = {o.availability for o in offers}
-    gtin = next((g for g in (_text(node.get(k)) for k in _GTIN_KEYS) if g), None)
-    gtin = gtin or next((g for o in offer_nodes for g in (_text(o.get(k)) for k in _GTIN_KEYS) if g), None)
     return StructuredProduct(
         name=_text(node.get("name")),
         price=price,
         amount=amount,
         currency=_one([o.currency for o in offers]),
         flag=flag,
-        availability=states.pop() if len(states) == 1 else StockState.UNKNOWN,
+        availability=_availability(offers),
         availability_raw=_one([o.availability_raw for o in offers]),
+        # The product's own GTIN, else the first one its offers give.
+        gtin=_gtin(node) or next(filter(None, map(_gtin, offer_nodes)), None),
         sku=_text(node.get("sku")) or _one([_text(o.get("sku")) for o in offer_nodes]),
         mpn=_text(node.get("mpn")),
-        gtin=gtin,
         brand=_text(node.get("brand")) or _text(node.get("manufacturer")),
         seller_name=_one([o.seller_name for o in offers]),
         offers=offers,
