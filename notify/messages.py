@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -135,64 +135,88 @@ def _seller(details: dict[str, Any], t: Texts) -> str | None:
     return f"{text} ({t('label.not_authorized')})" if details.get("seller_authorized") is False else text
 
 
-def _rule_lines(rule: str, d: dict[str, Any], t: Texts) -> list[tuple[str, str]]:
-    cur = d.get("currency")
-    lines: list[tuple[str, str]] = []
+class _Lines:
+    """An alert's labelled lines, in the order they are added; an empty value adds no line."""
 
-    def add(label: str, value: object) -> None:
+    def __init__(self, texts: Texts) -> None:
+        self.t = texts
+        self.lines: list[tuple[str, str]] = []
+
+    def add(self, label: str, value: object) -> None:
         if value not in (None, "", []):
-            lines.append((t(label), str(value)))
+            self.lines.append((self.t(label), str(value)))
 
-    if rule == "dumping":
-        add(
-            "label.price",
-            t(
-                "label.price_vs_rrp",
-                price=t.money(d.get("price"), cur),
-                rrp=t.money(d.get("rrp"), cur),
-                deviation=t.pct(d.get("deviation_pct")),
-            ),
-        )
-        if d.get("threshold_price") is not None:
-            add(
-                "label.threshold",
-                t(
-                    "label.threshold_value",
-                    price=t.money(d["threshold_price"], cur),
-                    tolerance=t.pct(d.get("tolerance_pct"), signed=False),
-                ),
-            )
-        add("label.days_in_violation", d.get("days_in_violation"))
-        add("label.repeat_offences", d.get("repeat_offences") or None)
-        add("label.promo", d.get("promo"))
-    elif rule == "stock_out":
-        was, now = d.get("previous_stock"), d.get("stock")
-        add("label.stock", f"{t.word('stock', was)} → {t.word('stock', now)}" if was else t.word("stock", now))
-        add("label.last_in_stock", t.when(d["last_in_stock_at"]) if d.get("last_in_stock_at") else None)
-    elif rule == "low_stock":
-        add("label.quantity", t("label.quantity_value", quantity=d.get("quantity"), threshold=d.get("threshold")))
-    elif rule == "regional_shortage":
-        add("label.region", d.get("region"))
-        add("label.distributors", ", ".join(str(c) for c in d.get("distributors") or []))
-    elif rule == "parallel_import":
-        signals = [
-            f"{t.word('signal', s.get('signal'))}" + (f" ({s['detail']})" if s.get("detail") else "")
-            for s in d.get("signals") or []
-        ]
-        add("label.signals", "; ".join(signals))
-        add("label.price", t.money(d.get("price"), cur) if d.get("price") is not None else None)
-        add("label.dealer_price", t.money(d.get("dealer_price"), cur) if d.get("dealer_price") is not None else None)
-    elif rule == "price_move":
-        add(
-            "label.change",
-            f"{t.money(d.get('previous_price'), cur)} → {t.money(d.get('price'), cur)} ({t.pct(d.get('change_pct'))})",
-        )
-    elif rule == "crawler_health":
-        add("label.health", t.word("health", d.get("health")))
-        add("label.reason", d.get("reason"))
-        if d.get("offers") is not None:
-            add("label.offers", t("label.offers_value", offers=d["offers"], good=d.get("last_good_offers", "—")))
-    return lines
+
+def _dumping_lines(d: dict[str, Any], out: _Lines) -> None:
+    t, cur = out.t, d.get("currency")
+    price, rrp, deviation = t.money(d.get("price"), cur), t.money(d.get("rrp"), cur), t.pct(d.get("deviation_pct"))
+    out.add("label.price", t("label.price_vs_rrp", price=price, rrp=rrp, deviation=deviation))
+    if d.get("threshold_price") is not None:
+        threshold, tolerance = t.money(d["threshold_price"], cur), t.pct(d.get("tolerance_pct"), signed=False)
+        out.add("label.threshold", t("label.threshold_value", price=threshold, tolerance=tolerance))
+    out.add("label.days_in_violation", d.get("days_in_violation"))
+    out.add("label.repeat_offences", d.get("repeat_offences") or None)
+    out.add("label.promo", d.get("promo"))
+
+
+def _stock_out_lines(d: dict[str, Any], out: _Lines) -> None:
+    t = out.t
+    was, now = d.get("previous_stock"), d.get("stock")
+    out.add("label.stock", f"{t.word('stock', was)} → {t.word('stock', now)}" if was else t.word("stock", now))
+    out.add("label.last_in_stock", t.when(d["last_in_stock_at"]) if d.get("last_in_stock_at") else None)
+
+
+def _low_stock_lines(d: dict[str, Any], out: _Lines) -> None:
+    out.add("label.quantity", out.t("label.quantity_value", quantity=d.get("quantity"), threshold=d.get("threshold")))
+
+
+def _regional_shortage_lines(d: dict[str, Any], out: _Lines) -> None:
+    out.add("label.region", d.get("region"))
+    out.add("label.distributors", ", ".join(str(c) for c in d.get("distributors") or []))
+
+
+def _parallel_import_lines(d: dict[str, Any], out: _Lines) -> None:
+    t, cur = out.t, d.get("currency")
+    signals = [
+        f"{t.word('signal', s.get('signal'))}" + (f" ({s['detail']})" if s.get("detail") else "")
+        for s in d.get("signals") or []
+    ]
+    out.add("label.signals", "; ".join(signals))
+    out.add("label.price", t.money(d.get("price"), cur) if d.get("price") is not None else None)
+    out.add("label.dealer_price", t.money(d.get("dealer_price"), cur) if d.get("dealer_price") is not None else None)
+
+
+def _price_move_lines(d: dict[str, Any], out: _Lines) -> None:
+    t, cur = out.t, d.get("currency")
+    change = f"{t.money(d.get('previous_price'), cur)} → {t.money(d.get('price'), cur)} ({t.pct(d.get('change_pct'))})"
+    out.add("label.change", change)
+
+
+def _crawler_health_lines(d: dict[str, Any], out: _Lines) -> None:
+    out.add("label.health", out.t.word("health", d.get("health")))
+    out.add("label.reason", d.get("reason"))
+    if d.get("offers") is not None:
+        out.add("label.offers", out.t("label.offers_value", offers=d["offers"], good=d.get("last_good_offers", "—")))
+
+
+_RULE_LINES: dict[str, Callable[[dict[str, Any], _Lines], None]] = {
+    "dumping": _dumping_lines,
+    "stock_out": _stock_out_lines,
+    "low_stock": _low_stock_lines,
+    "regional_shortage": _regional_shortage_lines,
+    "parallel_import": _parallel_import_lines,
+    "price_move": _price_move_lines,
+    "crawler_health": _crawler_health_lines,
+}
+
+
+def _rule_lines(rule: str, d: dict[str, Any], t: Texts) -> list[tuple[str, str]]:
+    """The lines of the rule's own details (none for a rule without any)."""
+    out = _Lines(t)
+    describe = _RULE_LINES.get(rule)
+    if describe is not None:
+        describe(d, out)
+    return out.lines
 
 
 def alert_view(snapshot: dict[str, Any], texts: Texts) -> AlertView:

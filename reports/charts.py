@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator, date2num
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, Locator
 
 from reports.data import HistorySeries
 from reports.labels import ReportTexts
@@ -22,35 +23,18 @@ def price_chart_png(series: Sequence[HistorySeries], texts: ReportTexts, title: 
     fig = Figure(figsize=(6.0, 2.8), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    # Day d spans [d, d + 1) on the x axis: prices sit mid-day, each day's RRP covers the whole day.
-    rrp_points: dict[float, float] = {}
-    for s in series[:MAX_LINES]:
-        days = [float(date2num(p.day)) for p in s.points]
-        prices = [float(p.price) if p.price is not None else float("nan") for p in s.points]
-        ax.plot([d + 0.5 for d in days], prices, marker="o", markersize=2.5, linewidth=1.4, label=s.seller_name)
-        rrp_points.update({d: float(p.rrp) for d, p in zip(days, s.points, strict=True) if p.rrp is not None})
-    if rrp_points:
-        days = sorted(rrp_points)
-        ax.step(
-            [*days, days[-1] + 1],
-            [*(rrp_points[d] for d in days), rrp_points[days[-1]]],
-            where="post",
-            color="#c00000",
-            linestyle="--",
-            linewidth=1.2,
-            label=texts("series.rrp"),
-        )
-    shown = [float(date2num(p.day)) for s in series[:MAX_LINES] for p in s.points]
-    if shown:
-        ax.set_xlim(min(shown), max(shown) + 1)
-    span = (max(shown) - min(shown) + 1) if shown else 0
+    shown = series[:MAX_LINES]
+    rrp_by_day = _plot_prices(ax, shown)
+    if rrp_by_day:
+        _plot_rrp(ax, rrp_by_day, texts("series.rrp"))
+    days = [float(date2num(p.day)) for s in shown for p in s.points]
+    if days:
+        ax.set_xlim(min(days), max(days) + 1)
     ax.margins(y=0.12)
     ax.set_title(title, fontsize=9, loc="left")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: texts.money(round(value))))
     ax.xaxis_date()
-    ax.xaxis.set_major_locator(
-        DayLocator(interval=max(1, int(span) // 7)) if span <= 21 else AutoDateLocator(maxticks=8)
-    )
+    ax.xaxis.set_major_locator(_date_ticks(days))
     ax.xaxis.set_major_formatter(DateFormatter("%d.%m" if texts.language == "ru" else "%m-%d"))
     ax.tick_params(labelsize=7)
     ax.grid(True, linewidth=0.3, alpha=0.6)
@@ -60,3 +44,35 @@ def price_chart_png(series: Sequence[HistorySeries], texts: ReportTexts, title: 
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+def _plot_prices(ax: Axes, series: Sequence[HistorySeries]) -> dict[float, float]:
+    """A price line per listing; returns the RRP of each day they show (x: the day's start)."""
+    # Day d spans [d, d + 1) on the x axis: prices sit mid-day, each day's RRP covers the whole day.
+    rrp_by_day: dict[float, float] = {}
+    for s in series:
+        days = [float(date2num(p.day)) for p in s.points]
+        prices = [float(p.price) if p.price is not None else float("nan") for p in s.points]
+        ax.plot([d + 0.5 for d in days], prices, marker="o", markersize=2.5, linewidth=1.4, label=s.seller_name)
+        rrp_by_day.update({d: float(p.rrp) for d, p in zip(days, s.points, strict=True) if p.rrp is not None})
+    return rrp_by_day
+
+
+def _plot_rrp(ax: Axes, rrp_by_day: dict[float, float], label: str) -> None:
+    """The RRP as a dashed step line, each day's value held to the end of the day."""
+    days = sorted(rrp_by_day)
+    ax.step(
+        [*days, days[-1] + 1],
+        [*(rrp_by_day[d] for d in days), rrp_by_day[days[-1]]],
+        where="post",
+        color="#c00000",
+        linestyle="--",
+        linewidth=1.2,
+        label=label,
+    )
+
+
+def _date_ticks(days: Sequence[float]) -> Locator:
+    """A tick every day or few days over up to three weeks; over more, as many as fit."""
+    span = (max(days) - min(days) + 1) if days else 0
+    return DayLocator(interval=max(1, int(span) // 7)) if span <= 21 else AutoDateLocator(maxticks=8)

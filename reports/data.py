@@ -21,12 +21,12 @@ import calendar
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -114,6 +114,21 @@ def _money(value: object) -> Decimal | None:
 
 def _share(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP) if whole else None
+
+
+def _cents(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(CENT, ROUND_HALF_UP)
+
+
+def _mean(values: Sequence[Decimal]) -> Decimal | None:
+    """To the cent; None of no values."""
+    return (sum(values, Decimal(0)) / len(values)).quantize(CENT, ROUND_HALF_UP) if values else None
+
+
+def _total(values: Iterable[Decimal | None]) -> Decimal | None:
+    """The sum of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return sum(known, Decimal(0)) if known else None
 
 
 def _depth(price: Decimal | None, rrp: Decimal | None) -> tuple[Decimal, Decimal]:
@@ -304,6 +319,36 @@ def collect_report(
         return _Collector(session, config, period).collect(None if distributor in (None, ALL) else distributor)
 
 
+@dataclass
+class _Scan:
+    """What the pass over the period's observations gathers.
+
+    `points`: violated listing → its observations, oldest first; `watched`: distributor → the products seen there;
+    `stock_days`: (distributor, product) → local day → whether every known-stock observation said out of stock.
+    """
+
+    points: dict[int, list[_Point]] = field(default_factory=lambda: defaultdict(list))
+    watched: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    stock_days: dict[tuple[int, int], dict[dt.date, bool]] = field(default_factory=lambda: defaultdict(dict))
+
+
+class _Spread(NamedTuple):
+    """When a violation's observations were made."""
+
+    days: int  # distinct local dates
+    observations: int
+    weekend: int
+    night: int
+
+
+class _OfDistributor(Protocol):
+    @property
+    def distributor_code(self) -> str: ...
+
+
+_Row = TypeVar("_Row", bound=_OfDistributor)
+
+
 class _Collector:
     def __init__(self, session: Session, config: Config, period: Period) -> None:
         self.session = session
@@ -312,21 +357,54 @@ class _Collector:
         self.evidence_dir = Path(config.evidence.dir).resolve()
 
     def collect(self, code: str | None) -> ReportData:
+        dists = self._distributors(code)
+        by_id = {d.id: d for d in dists}
+        alerts = queries.violation_alerts(self.session, by_id, self.period.start, self.period.end)
+        scan = self._scan(by_id, {a.listing_id for a in alerts})
+        rrp = self._rrp_book(alerts, scan.stock_days)
+        violations = self._violations(alerts, by_id, scan.points, rrp)
+        history = self._history(violations, scan.points, rrp)
+        stock = self._stock(scan.stock_days, by_id, rrp)
+        return ReportData(
+            period=self.period,
+            generated_at=dt.datetime.now(dt.UTC),
+            evidence_dir=self.evidence_dir,
+            summaries=_summaries(dists, scan.watched, violations, stock),
+            violations=violations,
+            history=history,
+            stock=stock,
+            top_listing_ids=_deepest_listings(violations),
+        )
+
+    def _distributors(self, code: str | None) -> list[queries.DistributorRow]:
+        """The distributor with `code` (every one for None); an unknown code is a UserError naming the known."""
         dists = queries.distributors(self.session, code)
         if code is not None and not dists:
             known = ", ".join(d.code for d in queries.distributors(self.session)) or "none yet"
             raise UserError(f"--distributor: no distributor {code!r} in the database (known: {known})")
-        by_id = {d.id: d for d in dists}
-        start, end = self.period.start, self.period.end
-        alerts = queries.violation_alerts(self.session, by_id, start, end)
-        violated = {a.listing_id for a in alerts}
-        # One pass over the period's observations: violated listings' history, stock days, watched products.
-        points: dict[int, list[_Point]] = defaultdict(list)
-        watched: dict[int, set[int]] = defaultdict(set)
-        stock_days: dict[tuple[int, int], dict[dt.date, bool]] = defaultdict(dict)
+        return dists
+
+    def _scan(self, dists: dict[int, queries.DistributorRow], violated: set[int]) -> _Scan:
+        """The observation pass, then the history of violated listings matched to no product (not in that pass)."""
+        scan = self._observation_pass(dists, violated)
+        for listing_points in scan.points.values():
+            listing_points.sort(key=lambda p: p.observed_at)
+        unmatched = queries.listing_history(
+            self.session, violated - set(scan.points), self.period.start, self.period.end
+        )
+        for listing_id, rows in unmatched.items():
+            scan.points[listing_id] = [
+                _Point(r.observed_at, self.period.local(r.observed_at), r.price, r.stock) for r in rows
+            ]
+        return scan
+
+    def _observation_pass(self, dists: dict[int, queries.DistributorRow], violated: set[int]) -> _Scan:
+        """One pass over the period's observations: violated listings' history, stock days, watched products."""
+        scan = _Scan()
+        points, watched, stock_days = scan.points, scan.watched, scan.stock_days
         tz, unknown, out = self.period.tz, StockState.UNKNOWN, StockState.OUT_OF_STOCK  # a hot loop
         for listing_id, dist_id, product_id, observed_at, amount, state in queries.period_observations(
-            self.session, by_id, start, end
+            self.session, dists, self.period.start, self.period.end
         ):
             local = observed_at.astimezone(tz)
             watched[dist_id].add(product_id)
@@ -336,24 +414,31 @@ class _Collector:
                 per_day[day] = per_day.get(day, True) and state == out
             if listing_id in violated:
                 points[listing_id].append(_Point(observed_at, local, amount, state))
-        for listing_points in points.values():
-            listing_points.sort(key=lambda p: p.observed_at)
-        # Violated listings matched to no product are not in that pass.
-        for listing_id, rows in queries.listing_history(self.session, violated - set(points), start, end).items():
-            points[listing_id] = [
-                _Point(r.observed_at, self.period.local(r.observed_at), r.price, r.stock) for r in rows
-            ]
+        return scan
+
+    def _rrp_book(
+        self, alerts: Sequence[queries.ViolationAlertRow], stock_days: dict[tuple[int, int], dict[dt.date, bool]]
+    ) -> RrpBook:
+        """The RRP history of every product a violation or a stock row is about."""
         product_ids = {a.product_id for a in alerts if a.product_id is not None} | {p for _, p in stock_days}
-        rrp = RrpBook(queries.rrp_history(self.session, product_ids))
+        return RrpBook(queries.rrp_history(self.session, product_ids))
+
+    def _violations(
+        self,
+        alerts: Sequence[queries.ViolationAlertRow],
+        dists: dict[int, queries.DistributorRow],
+        points: dict[int, list[_Point]],
+        rrp: RrpBook,
+    ) -> list[Violation]:
+        """One per alert, by distributor (in `dists` order), then deepest deviation first."""
         evidence = evidence_queries.evidence_by_ids(
             self.session, [i for a in alerts for i in (a.evidence_html_id, a.evidence_screenshot_id)]
         )
-
         times = {listing_id: [p.observed_at for p in ps] for listing_id, ps in points.items()}
         violations = [
             self._violation(
                 a,
-                by_id[a.distributor_id],
+                dists[a.distributor_id],
                 points=points.get(a.listing_id, []),
                 times=times.get(a.listing_id, []),
                 rrp=rrp,
@@ -361,7 +446,7 @@ class _Collector:
             )
             for a in alerts
         ]
-        order = {d.code: i for i, d in enumerate(dists)}
+        order = {d.code: i for i, d in enumerate(dists.values())}
         violations.sort(
             key=lambda v: (
                 order[v.distributor_code],
@@ -371,24 +456,7 @@ class _Collector:
                 v.alert_id,
             )
         )
-        history = self._history(violations, points, rrp)
-        stock = self._stock(stock_days, by_id, rrp)
-        summaries = [self._summary(d, len(watched.get(d.id, ())), violations, stock) for d in dists]
-        top = sorted(
-            (v for v in violations if v.deviation_pct is not None),
-            key=lambda v: (v.deviation_pct, v.alert_id),
-        )
-        top_listing_ids = list(dict.fromkeys(v.listing_id for v in top))
-        return ReportData(
-            period=self.period,
-            generated_at=dt.datetime.now(dt.UTC),
-            evidence_dir=self.evidence_dir,
-            summaries=summaries,
-            violations=violations,
-            history=history,
-            stock=stock,
-            top_listing_ids=top_listing_ids,
-        )
+        return violations
 
     def _evidence(self, ref: int | None, stored: dict[int, evidence_queries.StoredEvidence]) -> EvidenceFile | None:
         row = stored.get(ref) if ref is not None else None
@@ -407,29 +475,10 @@ class _Collector:
         evidence: dict[int, evidence_queries.StoredEvidence],
     ) -> Violation:
         """`points` of the alert's listing, oldest first; `times` their observation times."""
-        opening = bisect.bisect_right(times, alert.opened_at)  # the observation that opened it is the last before
-        window_start = times[opening - 1] if opening else alert.opened_at
-        first, last = bisect.bisect_left(times, window_start), bisect.bisect_right(times, alert.last_seen_at)
-        inside = []
-        for p in points[first:last]:
-            day_rrp = rrp.on(alert.product_id, p.local.date())
-            if alert.rule == "dumping" and (p.price is None or day_rrp is None or p.price >= day_rrp):
-                continue
-            inside.append((p, day_rrp))
-        priced = [(p, r) for p, r in inside if p.price is not None]
-        if priced:
-            deepest, price_rrp = min(priced, key=lambda pr: (*_depth(pr[0].price, pr[1]), pr[0].observed_at))
-            price: Decimal | None = deepest.price
-        else:
-            price = _money(alert.details.get("price"))
-            price_rrp = _money(alert.details.get("rrp"))
-        if inside:
-            first_seen, last_seen = inside[0][0].observed_at, inside[-1][0].observed_at
-        else:
-            first_seen = max(alert.opened_at, self.period.start)
-            last_seen = min(alert.last_seen_at, self.period.end)
-        local_times = [p.local for p, _ in inside]
-        signals = alert.details.get("signals") or []
+        inside = _violation_observations(alert, points, times, rrp)
+        price, price_rrp = _violation_price(alert, inside)
+        first_seen, last_seen = self._seen(alert, inside)
+        spread = _spread([p.local for p, _ in inside])
         return Violation(
             alert_id=alert.alert_id,
             rule=alert.rule,
@@ -450,15 +499,23 @@ class _Collector:
             deviation_pct=deviation_pct(price, price_rrp),
             first_seen=first_seen,
             last_seen=last_seen,
-            days=len({t.date() for t in local_times}),
+            days=spread.days,
             repeat_offences=alert.earlier_alerts,
-            observations=len(local_times),
-            weekend_observations=sum(1 for t in local_times if t.weekday() >= 5),
-            night_observations=sum(1 for t in local_times if t.time() >= NIGHT_FROM or t.time() < NIGHT_UNTIL),
-            signals=tuple(str(s.get("signal")) for s in signals if isinstance(s, dict)),
+            observations=spread.observations,
+            weekend_observations=spread.weekend,
+            night_observations=spread.night,
+            signals=_signal_names(alert.details),
             html=self._evidence(alert.evidence_html_id, evidence),
             screenshot=self._evidence(alert.evidence_screenshot_id, evidence),
         )
+
+    def _seen(
+        self, alert: queries.ViolationAlertRow, inside: Sequence[tuple[_Point, Decimal | None]]
+    ) -> tuple[dt.datetime, dt.datetime]:
+        """The first and last violation observation; without any, the alert's own span within the period."""
+        if inside:
+            return inside[0][0].observed_at, inside[-1][0].observed_at
+        return max(alert.opened_at, self.period.start), min(alert.last_seen_at, self.period.end)
 
     def _history(
         self, violations: list[Violation], points: dict[int, list[_Point]], rrp: RrpBook
@@ -497,70 +554,166 @@ class _Collector:
         rrp: RrpBook,
     ) -> list[StockRow]:
         """`days`: (distributor, product) → local day → whether every known-stock observation said out of stock."""
-        out_days = {key: sorted(d for d, out in per_day.items() if out) for key, per_day in days.items()}
-        out_days = {key: ds for key, ds in out_days.items() if ds}
+        out_days = _out_of_stock_days(days)
         if not out_days:
             return []
         plans = queries.monthly_plans(
             self.session, dists, self.period.date_from.replace(day=1), self.period.date_to.replace(day=1)
         )
         names = queries.products(self.session, {p for _, p in out_days})
-        result = []
-        for (dist_id, product_id), ds in out_days.items():
-            units: Decimal | None = None
-            lost: Decimal | None = None
-            for day in ds:
-                quantity = plans.get((dist_id, product_id, day.replace(day=1)))
-                if quantity is None:
-                    continue
-                daily = Decimal(quantity) / calendar.monthrange(day.year, day.month)[1]
-                units = (units or Decimal(0)) + daily
-                day_rrp = rrp.on(product_id, day)
-                if day_rrp is not None:
-                    lost = (lost or Decimal(0)) + daily * day_rrp
-            product = names[product_id]
-            result.append(
-                StockRow(
-                    distributor_code=dists[dist_id].code,
-                    distributor_name=dists[dist_id].name,
-                    product_id=product_id,
-                    vendor_code=product.vendor_code,
-                    product_name=product.name,
-                    days_out=len(ds),
-                    first_out=ds[0],
-                    last_out=ds[-1],
-                    planned_units=None if units is None else units.quantize(CENT, ROUND_HALF_UP),
-                    rrp=rrp.on(product_id, ds[-1]),
-                    lost_sales=None if lost is None else lost.quantize(CENT, ROUND_HALF_UP),
-                )
-            )
+        result = [
+            _stock_row(dists[dist_id], names[product_id], ds, _planned_loss(plans, dist_id, product_id, ds, rrp), rrp)
+            for (dist_id, product_id), ds in out_days.items()
+        ]
         order = {d.code: i for i, d in enumerate(dists.values())}
         result.sort(key=lambda s: (order[s.distributor_code], -(s.lost_sales or 0), -s.days_out, s.vendor_code))
         return result
 
-    @staticmethod
-    def _summary(
-        dist: queries.DistributorRow, watched: int, violations: list[Violation], stock: list[StockRow]
-    ) -> DistributorSummary:
-        mine = [v for v in violations if v.distributor_code == dist.code]
-        deviations = [v.deviation_pct for v in mine if v.rule == "dumping" and v.deviation_pct is not None]
-        observations = sum(v.observations for v in mine)
-        stock_rows = [s for s in stock if s.distributor_code == dist.code]
-        lost = [s.lost_sales for s in stock_rows if s.lost_sales is not None]
-        return DistributorSummary(
-            code=dist.code,
-            name=dist.name,
-            skus_watched=watched,
-            skus_in_violation=len({v.product_id for v in mine if v.product_id is not None}),
-            violations=len(mine),
-            avg_deviation_pct=(sum(deviations, Decimal(0)) / len(deviations)).quantize(CENT, ROUND_HALF_UP)
-            if deviations
-            else None,
-            deepest_deviation_pct=min(deviations) if deviations else None,
-            violation_days=sum(v.days for v in mine),
-            repeat_offences=sum(1 for v in mine if v.is_repeat),
-            weekend_share=_share(sum(v.weekend_observations for v in mine), observations),
-            night_share=_share(sum(v.night_observations for v in mine), observations),
-            stock_out_days=sum(s.days_out for s in stock_rows),
-            lost_sales=sum(lost, Decimal(0)) if lost else None,
-        )
+
+def _violation_observations(
+    alert: queries.ViolationAlertRow, points: Sequence[_Point], times: Sequence[dt.datetime], rrp: RrpBook
+) -> list[tuple[_Point, Decimal | None]]:
+    """The alert's observations, each with its day's RRP: from the one that opened it to its last confirmation,
+    for dumping only those below the RRP."""
+    opening = bisect.bisect_right(times, alert.opened_at)  # the observation that opened it is the last before
+    window_start = times[opening - 1] if opening else alert.opened_at
+    first, last = bisect.bisect_left(times, window_start), bisect.bisect_right(times, alert.last_seen_at)
+    dumping = alert.rule == "dumping"
+    inside = []
+    for p in points[first:last]:
+        day_rrp = rrp.on(alert.product_id, p.local.date())
+        if dumping and (p.price is None or day_rrp is None or p.price >= day_rrp):
+            continue
+        inside.append((p, day_rrp))
+    return inside
+
+
+def _violation_price(
+    alert: queries.ViolationAlertRow, inside: Sequence[tuple[_Point, Decimal | None]]
+) -> tuple[Decimal | None, Decimal | None]:
+    """Price and RRP of the observation deepest below the RRP; without a priced one, those the alert recorded."""
+    priced = [(p, r) for p, r in inside if p.price is not None]
+    if not priced:
+        return _money(alert.details.get("price")), _money(alert.details.get("rrp"))
+    deepest, price_rrp = min(priced, key=lambda pr: (*_depth(pr[0].price, pr[1]), pr[0].observed_at))
+    return deepest.price, price_rrp
+
+
+def _spread(local_times: Sequence[dt.datetime]) -> _Spread:
+    return _Spread(
+        days=len({t.date() for t in local_times}),
+        observations=len(local_times),
+        weekend=sum(1 for t in local_times if t.weekday() >= 5),
+        night=sum(1 for t in local_times if t.time() >= NIGHT_FROM or t.time() < NIGHT_UNTIL),
+    )
+
+
+def _signal_names(details: dict[str, Any]) -> tuple[str, ...]:
+    """The names of the parallel-import signals an alert recorded."""
+    signals = details.get("signals") or []
+    return tuple(str(s.get("signal")) for s in signals if isinstance(s, dict))
+
+
+def _out_of_stock_days(days: dict[tuple[int, int], dict[dt.date, bool]]) -> dict[tuple[int, int], list[dt.date]]:
+    """Per (distributor, product), its out-of-stock days in order; those never out left out."""
+    out_days = {key: sorted(d for d, out in per_day.items() if out) for key, per_day in days.items()}
+    return {key: ds for key, ds in out_days.items() if ds}
+
+
+def _planned_loss(
+    plans: dict[tuple[int, int, dt.date], int], dist_id: int, product_id: int, days: Sequence[dt.date], rrp: RrpBook
+) -> tuple[Decimal | None, Decimal | None]:
+    """The planned units of the out-of-stock `days` and their worth at each day's RRP (None: no plan / no RRP)."""
+    units: Decimal | None = None
+    lost: Decimal | None = None
+    for day in days:
+        quantity = plans.get((dist_id, product_id, day.replace(day=1)))
+        if quantity is None:
+            continue
+        daily = Decimal(quantity) / calendar.monthrange(day.year, day.month)[1]
+        units = (units or Decimal(0)) + daily
+        day_rrp = rrp.on(product_id, day)
+        if day_rrp is not None:
+            lost = (lost or Decimal(0)) + daily * day_rrp
+    return units, lost
+
+
+def _stock_row(
+    dist: queries.DistributorRow,
+    product: queries.ProductRow,
+    days: Sequence[dt.date],
+    loss: tuple[Decimal | None, Decimal | None],
+    rrp: RrpBook,
+) -> StockRow:
+    """`days`: the product's out-of-stock days there, in order; `loss`: their planned units and lost sales."""
+    units, lost = loss
+    return StockRow(
+        distributor_code=dist.code,
+        distributor_name=dist.name,
+        product_id=product.id,
+        vendor_code=product.vendor_code,
+        product_name=product.name,
+        days_out=len(days),
+        first_out=days[0],
+        last_out=days[-1],
+        planned_units=_cents(units),
+        rrp=rrp.on(product.id, days[-1]),
+        lost_sales=_cents(lost),
+    )
+
+
+def _summaries(
+    dists: Sequence[queries.DistributorRow],
+    watched: dict[int, set[int]],
+    violations: Sequence[Violation],
+    stock: Sequence[StockRow],
+) -> list[DistributorSummary]:
+    """One per distributor, in `dists` order; `watched`: the products observed at each distributor."""
+    violations_of, stock_of = _by_distributor(violations), _by_distributor(stock)
+    return [
+        _summary(d, len(watched.get(d.id, ())), violations_of.get(d.code, []), stock_of.get(d.code, [])) for d in dists
+    ]
+
+
+def _summary(
+    dist: queries.DistributorRow, watched: int, mine: Sequence[Violation], stock_rows: Sequence[StockRow]
+) -> DistributorSummary:
+    """A distributor's figures from its violations and its stock rows."""
+    deviations = _dumping_deviations(mine)
+    observations = sum(v.observations for v in mine)
+    return DistributorSummary(
+        code=dist.code,
+        name=dist.name,
+        skus_watched=watched,
+        skus_in_violation=len({v.product_id for v in mine if v.product_id is not None}),
+        violations=len(mine),
+        avg_deviation_pct=_mean(deviations),
+        deepest_deviation_pct=min(deviations, default=None),
+        violation_days=sum(v.days for v in mine),
+        repeat_offences=sum(1 for v in mine if v.is_repeat),
+        weekend_share=_share(sum(v.weekend_observations for v in mine), observations),
+        night_share=_share(sum(v.night_observations for v in mine), observations),
+        stock_out_days=sum(s.days_out for s in stock_rows),
+        lost_sales=_total(s.lost_sales for s in stock_rows),
+    )
+
+
+def _by_distributor(rows: Iterable[_Row]) -> dict[str, list[_Row]]:
+    """`rows` by distributor code, each group in the order of `rows`."""
+    grouped: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row.distributor_code].append(row)
+    return grouped
+
+
+def _dumping_deviations(violations: Sequence[Violation]) -> list[Decimal]:
+    return [v.deviation_pct for v in violations if v.rule == "dumping" and v.deviation_pct is not None]
+
+
+def _deepest_listings(violations: Sequence[Violation]) -> list[int]:
+    """The violated listings with a deviation, deepest first, each once."""
+    top = sorted(
+        (v for v in violations if v.deviation_pct is not None),
+        key=lambda v: (v.deviation_pct, v.alert_id),
+    )
+    return list(dict.fromkeys(v.listing_id for v in top))

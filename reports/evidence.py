@@ -281,6 +281,15 @@ class _Capturer:
 
     def _from_crawl(self, targets: list[queries.EvidenceTarget], result: Capture) -> dict[str, EvidenceRow]:
         """Evidence of the crawl's own visit: records the store made, or files the spider saved."""
+        stored = self._crawl_records(targets, result)
+        rows = self._crawl_files(targets[0], result)
+        result.from_crawl = bool(stored or rows)
+        return rows
+
+    def _crawl_records(
+        self, targets: list[queries.EvidenceTarget], result: Capture
+    ) -> dict[int, queries.StoredEvidence]:
+        """The evidence records the crawl's store made for the observations; the first of each kind is the result's."""
         refs = [t.observation_evidence_id for t in targets]
         refs += [t.observation_details.get("screenshot_evidence_id") for t in targets]
         with session_scope(self.engine) as session:
@@ -290,8 +299,11 @@ class _Capturer:
                 result.html_id = record.id
             elif record.kind == "screenshot" and result.screenshot_id is None:
                 result.screenshot_id = record.id
+        return stored
+
+    def _crawl_files(self, first: queries.EvidenceTarget, result: Capture) -> dict[str, EvidenceRow]:
+        """Files the spider saved on its visit, stored for the kinds the result has no record of yet."""
         rows: dict[str, EvidenceRow] = {}
-        first = targets[0]
         visited = first.observed_at or dt.datetime.now(dt.UTC)
         crawl_files: tuple[tuple[Kind, str, int | None], ...] = (
             ("screenshot", "screenshot_path", result.screenshot_id),
@@ -302,7 +314,6 @@ class _Capturer:
             if path is not None and have is None:
                 content = path.read_bytes()
                 rows[kind] = self.store.put(kind, first.url, gzip_html(content) if kind == "html" else content, visited)
-        result.from_crawl = bool(stored or rows)
         return rows
 
     def capture(self, targets: list[queries.EvidenceTarget]) -> Capture:
@@ -312,26 +323,49 @@ class _Capturer:
         distributor = self._distributor(first.distributor_code)
         gone = False  # the page is not there at all: no browser would fare better than httpx
         if result.html_id is None and "html" not in rows:
-            try:
-                html = fetch_html(self.client, first.url, distributor.politeness.timeout if distributor else 30.0)
-                rows["html"] = self.store.put("html", first.url, gzip_html(html), dt.datetime.now(dt.UTC))
-            except (httpx.HTTPError, ValueError) as exc:
-                result.errors.append(f"html: {exc}")
-                gone = isinstance(exc, httpx.TransportError) or (
-                    isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in GONE_STATUSES
-                )
+            gone = self._fetch_html(first.url, distributor, result, rows)
         if gone:
             result.errors.append("screenshot: skipped, the page could not be fetched")
         elif self.config.evidence.screenshots and result.screenshot_id is None and "screenshot" not in rows:
-            try:
-                prices = [_price(t) for t in targets]
-                png, result.outlined = self.browser.screenshot(first.url, distributor, prices)
-                rows["screenshot"] = self.store.put("screenshot", first.url, png, dt.datetime.now(dt.UTC))
-            except Exception as exc:  # Playwright raises its own Error and TimeoutError types
-                result.errors.append(f"screenshot: {exc}")
-            else:
-                if not result.outlined:
-                    log.info("evidence for %s: no price element found to outline", first.url)
+            self._screenshot(targets, distributor, result, rows)
+        self._record(rows, result)
+        for error in result.errors:
+            log.warning("evidence for %s (alerts %s): %s", first.url, result.alert_ids, error)
+        return result
+
+    def _fetch_html(
+        self, url: str, distributor: DistributorConfig | None, result: Capture, rows: dict[str, EvidenceRow]
+    ) -> bool:
+        """Fetch and store the page's HTML into `rows`; True when the page is gone (or its host unreachable)."""
+        try:
+            html = fetch_html(self.client, url, distributor.politeness.timeout if distributor else 30.0)
+            rows["html"] = self.store.put("html", url, gzip_html(html), dt.datetime.now(dt.UTC))
+        except (httpx.HTTPError, ValueError) as exc:
+            result.errors.append(f"html: {exc}")
+            return _page_gone(exc)
+        return False
+
+    def _screenshot(
+        self,
+        targets: list[queries.EvidenceTarget],
+        distributor: DistributorConfig | None,
+        result: Capture,
+        rows: dict[str, EvidenceRow],
+    ) -> None:
+        """Take and store the page's screenshot, the observed prices outlined, into `rows`."""
+        url = targets[0].url
+        try:
+            prices = [_price(t) for t in targets]
+            png, result.outlined = self.browser.screenshot(url, distributor, prices)
+            rows["screenshot"] = self.store.put("screenshot", url, png, dt.datetime.now(dt.UTC))
+        except Exception as exc:  # Playwright raises its own Error and TimeoutError types
+            result.errors.append(f"screenshot: {exc}")
+        else:
+            if not result.outlined:
+                log.info("evidence for %s: no price element found to outline", url)
+
+    def _record(self, rows: dict[str, EvidenceRow], result: Capture) -> None:
+        """Add the new evidence records and attach the result's evidence to its alerts."""
         with session_scope(self.engine) as session:
             kinds = list(rows)
             for kind, new_id in zip(kinds, add_evidence(session, [rows[k] for k in kinds]), strict=True):
@@ -340,9 +374,13 @@ class _Capturer:
                 else:
                     result.screenshot_id = new_id
             queries.attach_evidence(session, result.alert_ids, result.html_id, result.screenshot_id)
-        for error in result.errors:
-            log.warning("evidence for %s (alerts %s): %s", first.url, result.alert_ids, error)
-        return result
+
+
+def _page_gone(exc: httpx.HTTPError | ValueError) -> bool:
+    """Whether a failed fetch says the page is not there at all, or its host cannot be reached."""
+    return isinstance(exc, httpx.TransportError) or (
+        isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in GONE_STATUSES
+    )
 
 
 def capture_for_new_alerts(engine: Engine, config: Config) -> list[Capture]:

@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import xlsxwriter
+from xlsxwriter.chart import Chart
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from reports.cells import escape_formula
-from reports.data import DistributorSummary, EvidenceFile, ReportData, StockRow, Violation
+from reports.data import DistributorSummary, EvidenceFile, HistorySeries, ReportData, StockRow, Violation
 from reports.labels import ReportTexts
 
 MONEY_FORMAT = '#,##0.00 "₽"'  # Russian Excel shows it as `# ##0,00 ₽`
 LINE_CHARTS = 6  # price-vs-RRP charts for the most deeply violated listings
 MAX_URL = 2079  # Excel's limit; longer URLs are written as text
+CHART_DATA_COL = 23  # the chart data sits to the right of two columns of charts
 
 _Row = TypeVar("_Row")
 
@@ -338,55 +340,69 @@ class _Writer:
 
     def _charts(self, ws: Worksheet) -> None:
         """Price and RRP per day of the most deeply violated listings, from a data table beside the charts."""
-        t, period = self.t, self.data.period
+        t = self.t
         ws.set_column(0, 0, 2)
         ws.write_string(0, 1, t("report.charts"), self.f["title"])
         listings = [i for i in self.data.top_listing_ids if i in self.data.history][:LINE_CHARTS]
         if not listings:
             ws.write_string(2, 1, t("note.no_violations"))
             return
-        data_col = 23  # the chart data sits to the right of two columns of charts
-        ws.set_column(data_col, data_col + 2 * len(listings), 12)
         series = [self.data.history[i] for i in listings]
-        ws.write_string(1, data_col, t("col.observed_at"), self.f["header"])
+        self._chart_table(ws, series)
         for n, s in enumerate(series):
-            title = escape_formula(f"{s.vendor_code or s.product_name or ''} — {s.seller_name}")
-            ws.write_string(1, data_col + 1 + 2 * n, f"{t('series.price')}: {title}", self.f["header"])
-            ws.write_string(1, data_col + 2 + 2 * n, t("series.rrp"), self.f["header"])
+            ws.insert_chart(2 + (n // 2) * 16, 1 + (n % 2) * 10, self._line_chart(ws, n, s))
+
+    def _chart_table(self, ws: Worksheet, series: Sequence[HistorySeries]) -> None:
+        """The charts' data from row 2 down, a row per day of the period: the day, then each listing's price and RRP."""
+        t, period, col = self.t, self.data.period, CHART_DATA_COL
+        ws.set_column(col, col + 2 * len(series), 12)
+        ws.write_string(1, col, t("col.observed_at"), self.f["header"])
+        for n, s in enumerate(series):
+            title = escape_formula(_series_title(s))
+            ws.write_string(1, col + 1 + 2 * n, f"{t('series.price')}: {title}", self.f["header"])
+            ws.write_string(1, col + 2 + 2 * n, t("series.rrp"), self.f["header"])
         by_day = [{p.day: p for p in s.points} for s in series]
         for i in range(period.days):
             day = period.date_from + dt.timedelta(days=i)
-            ws.write_datetime(2 + i, data_col, dt.datetime.combine(day, dt.time()), self.f["date"])
+            ws.write_datetime(2 + i, col, dt.datetime.combine(day, dt.time()), self.f["date"])
             for n, points in enumerate(by_day):
                 point = points.get(day)
                 if point is not None:
-                    self._num(ws, 2 + i, data_col + 1 + 2 * n, point.price, "money")
-                    self._num(ws, 2 + i, data_col + 2 + 2 * n, point.rrp, "money")
-        last_row = 1 + period.days
-        categories: list[Any] = [ws.get_name(), 2, data_col, last_row, data_col]
-        for n, s in enumerate(series):
-            chart = self.wb.add_chart({"type": "line"})
-            chart.add_series(
-                {
-                    "name": t("series.price"),
-                    "categories": categories,
-                    "values": [ws.get_name(), 2, data_col + 1 + 2 * n, last_row, data_col + 1 + 2 * n],
-                    "marker": {"type": "circle", "size": 4},
-                }
-            )
-            chart.add_series(
-                {
-                    "name": t("series.rrp"),
-                    "categories": categories,
-                    "values": [ws.get_name(), 2, data_col + 2 + 2 * n, last_row, data_col + 2 + 2 * n],
-                    "line": {"dash_type": "dash", "color": "#C00000"},
-                }
-            )
-            title = f"{s.vendor_code or s.product_name or ''} — {s.seller_name}"
-            chart.set_title({"name": escape_formula(t("chart.price_vs_rrp", title=title)), "name_font": {"size": 11}})
-            chart.set_x_axis({"date_axis": True, "num_format": "dd.mm" if t.language == "ru" else "mm-dd"})
-            chart.set_y_axis({"num_format": MONEY_FORMAT})
-            chart.set_legend({"position": "bottom"})
-            chart.show_blanks_as("span")
-            chart.set_size({"width": 620, "height": 300})
-            ws.insert_chart(2 + (n // 2) * 16, 1 + (n % 2) * 10, chart)
+                    self._num(ws, 2 + i, col + 1 + 2 * n, point.price, "money")
+                    self._num(ws, 2 + i, col + 2 + 2 * n, point.rrp, "money")
+
+    def _line_chart(self, ws: Worksheet, n: int, s: HistorySeries) -> Chart:
+        """The chart of the `n`th listing of the chart table: its price with markers, the RRP dashed."""
+        t, last_row = self.t, 1 + self.data.period.days
+        price_col = CHART_DATA_COL + 1 + 2 * n
+        categories: list[Any] = [ws.get_name(), 2, CHART_DATA_COL, last_row, CHART_DATA_COL]
+        chart = self.wb.add_chart({"type": "line"})
+        chart.add_series(
+            {
+                "name": t("series.price"),
+                "categories": categories,
+                "values": [ws.get_name(), 2, price_col, last_row, price_col],
+                "marker": {"type": "circle", "size": 4},
+            }
+        )
+        chart.add_series(
+            {
+                "name": t("series.rrp"),
+                "categories": categories,
+                "values": [ws.get_name(), 2, price_col + 1, last_row, price_col + 1],
+                "line": {"dash_type": "dash", "color": "#C00000"},
+            }
+        )
+        title = t("chart.price_vs_rrp", title=_series_title(s))
+        chart.set_title({"name": escape_formula(title), "name_font": {"size": 11}})
+        chart.set_x_axis({"date_axis": True, "num_format": "dd.mm" if t.language == "ru" else "mm-dd"})
+        chart.set_y_axis({"num_format": MONEY_FORMAT})
+        chart.set_legend({"position": "bottom"})
+        chart.show_blanks_as("span")
+        chart.set_size({"width": 620, "height": 300})
+        return chart
+
+
+def _series_title(s: HistorySeries) -> str:
+    """What a chart calls a listing: its SKU (or product name) and seller."""
+    return f"{s.vendor_code or s.product_name or ''} — {s.seller_name}"

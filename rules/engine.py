@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -61,8 +61,15 @@ class _Lifecycle:
         policy = {d: rule.on(run.verdict) for d, run in self.runs.items()}
         held = {d for d, p in policy.items() if p == OnBadRun.HOLD}
         keep_open = held | {d for d, p in policy.items() if p == OnBadRun.KEEP_OPEN}
+        found = self._apply_findings(rule, result.findings, open_now, held)
+        self._resolve_missing(open_now, found | result.undecided, keep_open)
+
+    def _apply_findings(
+        self, rule: Rule, findings: Iterable[Finding], open_now: dict[str, Alert], held: set[int]
+    ) -> set[str]:
+        """Open or continue an alert per finding, except on held distributors; returns the fingerprints found."""
         found: set[str] = set()
-        for finding in result.findings:
+        for finding in findings:
             if finding.fingerprint in found:
                 raise ValueError(f"rule {rule.name} found {finding.fingerprint} twice")
             if finding.distributor_id in held:
@@ -73,8 +80,12 @@ class _Lifecycle:
                 self._open(finding)
             elif self._has_news(finding.distributor_id):
                 self._continue(alert, finding)
+        return found
+
+    def _resolve_missing(self, open_now: dict[str, Alert], kept: Collection[str], keep_open: set[int]) -> None:
+        """Resolve the open alerts whose fingerprint is not `kept`, except those of distributors kept open."""
         for fp, alert in open_now.items():
-            if fp in found or fp in result.undecided or alert.distributor_id in keep_open:
+            if fp in kept or alert.distributor_id in keep_open:
                 continue
             alert.status = AlertStatus.RESOLVED
             alert.resolved_at = self.now
@@ -122,17 +133,44 @@ def run_rules(session: Session, config: Config, *, now: dt.datetime | None = Non
     now = now or utcnow()
     record = RulesRun(started_at=now)
     session.add(record)
+    runs, fresh = _latest_runs(session)
+    enabled = [rule for rule in RULES if rule.enabled(config)]
+    changes = _evaluate(session, config, enabled, _Lifecycle(now, runs, fresh))
+    events = _write_events(session, record, now, changes)
+    summary = RulesRunSummary(
+        record.id,
+        _counts(enabled, changes),
+        new_crawl_runs=sorted(runs[d].run_id for d in fresh),
+        events=[(alert, event) for (alert, _), event in zip(changes, events, strict=True)],
+    )
+    _finish(record, summary, runs)
+    session.flush()
+    return summary
+
+
+def _latest_runs(session: Session) -> tuple[dict[int, DistributorRun], set[int]]:
+    """Each distributor's latest run, and the distributors whose latest run no rules run has evaluated yet."""
     runs = {run.distributor_id: run for run in latest_runs(session)}
     before = last_evaluated_runs(session)
-    fresh = {d for d, run in runs.items() if before.get(d) != run.run_id}
-    open_now = _by_rule(open_alerts(session))
-    ctx = RuleContext(session, config, runs, open_now)
-    lifecycle = _Lifecycle(now, runs, fresh)
-    enabled = [rule for rule in RULES if rule.enabled(config)]
-    for rule in enabled:
-        lifecycle.apply(rule, rule.evaluate(ctx), open_now.get(rule.name, {}))
+    return runs, {d for d, run in runs.items() if before.get(d) != run.run_id}
 
-    session.add_all(alert for alert, kind in lifecycle.changes if kind == EventKind.OPENED)
+
+def _evaluate(
+    session: Session, config: Config, rules: Sequence[Rule], lifecycle: _Lifecycle
+) -> list[tuple[Alert, EventKind]]:
+    """Each rule's findings applied to its open alerts; returns the alert changes in the order they happened."""
+    open_now = _by_rule(open_alerts(session))
+    ctx = RuleContext(session, config, lifecycle.runs, open_now)
+    for rule in rules:
+        lifecycle.apply(rule, rule.evaluate(ctx), open_now.get(rule.name, {}))
+    return lifecycle.changes
+
+
+def _write_events(
+    session: Session, record: RulesRun, now: dt.datetime, changes: Sequence[tuple[Alert, EventKind]]
+) -> list[AlertEvent]:
+    """Add the new alerts and an event per change (flushed: both have their ids)."""
+    session.add_all(alert for alert, kind in changes if kind == EventKind.OPENED)
     session.flush()  # new alerts get their ids
     events = [
         AlertEvent(
@@ -142,20 +180,25 @@ def run_rules(session: Session, config: Config, *, now: dt.datetime | None = Non
             at=now,
             payload={"subject": alert.subject, "severity": alert.severity, "details": alert.details},
         )
-        for alert, kind in lifecycle.changes
+        for alert, kind in changes
     ]
     session.add_all(events)
     session.flush()
-    summary = RulesRunSummary(record.id, {rule.name: Counter() for rule in enabled})
-    summary.new_crawl_runs = sorted(runs[d].run_id for d in fresh)
-    for alert, kind in lifecycle.changes:
-        summary.counts[alert.rule][kind] += 1
-    summary.events = [(alert, event) for (alert, _), event in zip(lifecycle.changes, events, strict=True)]
+    return events
 
+
+def _counts(rules: Sequence[Rule], changes: Iterable[tuple[Alert, EventKind]]) -> dict[str, Counter[EventKind]]:
+    """Events per rule and kind; every rule that ran is listed, with or without events."""
+    counts: dict[str, Counter[EventKind]] = {rule.name: Counter() for rule in rules}
+    for alert, kind in changes:
+        counts[alert.rule][kind] += 1
+    return counts
+
+
+def _finish(record: RulesRun, summary: RulesRunSummary, runs: dict[int, DistributorRun]) -> None:
+    """The run's record: its event counts, the crawl runs it evaluated, when it finished."""
     record.opened = summary.total(EventKind.OPENED)
     record.ongoing = summary.total(EventKind.ONGOING)
     record.resolved = summary.total(EventKind.RESOLVED)
     record.evaluated_runs = {str(d): run.run_id for d, run in runs.items()}
     record.finished_at = utcnow()
-    session.flush()
-    return summary

@@ -52,15 +52,13 @@ def _signals(
 
     if not ctx.seller_authorized(offer):
         add("unauthorized_seller", UNAUTHORIZED, seller=offer.seller_name, code=offer.seller_code)
-    page_text = " ".join(str(part) for part in (offer.title, *(offer.markers or ())) if part).casefold()
-    if hits := [phrase for phrase, folded in markers if folded in page_text]:
+    if hits := _marker_hits(offer, markers):
         add("foreign_marker", MARKER, markers="», «".join(hits))
     catalog = ctx.gtins.get(offer.product_id, frozenset())
-    raw = offer.listing_gtin
-    gtin = (gtins[raw] if raw in gtins else gtins.setdefault(raw, normalize_gtin(raw))) if raw else None
+    gtin = _normalized_gtin(offer.listing_gtin, gtins)
     if gtin and catalog and gtin not in catalog:
         add("foreign_gtin", GTIN, gtin=gtin, vendor_code=offer.vendor_code, catalog=", ".join(sorted(catalog)))
-    if offer.firm_price is not None and offer.dealer_price is not None and offer.firm_price < offer.dealer_price:
+    if _below_dealer_price(offer):
         add(
             "below_dealer_price",
             BELOW_DEALER,
@@ -68,6 +66,25 @@ def _signals(
             dealer=shown_money(offer.dealer_price),
         )
     return found
+
+
+def _marker_hits(offer: OfferState, markers: list[tuple[str, str]]) -> list[str]:
+    """The marker phrases in the offer's title or among the markers the spider picked up."""
+    page_text = " ".join(str(part) for part in (offer.title, *(offer.markers or ())) if part).casefold()
+    return [phrase for phrase, folded in markers if folded in page_text]
+
+
+def _normalized_gtin(raw: str | None, memo: dict[str, str | None]) -> str | None:
+    """The listing's GTIN normalized (None when it has none or it is not one), each raw value normalized once."""
+    if not raw:
+        return None
+    if raw not in memo:
+        memo[raw] = normalize_gtin(raw)
+    return memo[raw]
+
+
+def _below_dealer_price(offer: OfferState) -> bool:
+    return offer.firm_price is not None and offer.dealer_price is not None and offer.firm_price < offer.dealer_price
 
 
 def evaluate(ctx: RuleContext) -> RuleResult:

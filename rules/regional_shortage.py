@@ -23,10 +23,33 @@ def evaluate(ctx: RuleContext) -> RuleResult:
     reading. Only distributors whose latest run is ok count; while a distributor of a region cannot be read,
     the region's open alerts are kept as they are."""
     minimum = ctx.config.rules.stock_out.regional_shortage_min_distributors
+    counted, unsure_regions = _regional_distributors(ctx)
+    out, sample = _out_of_stock(ctx, counted)
+    findings = []
+    for (region, product_id), states in sorted(out.items()):
+        codes = sorted(code for code, all_out in states.items() if all_out)
+        if len(codes) >= minimum:
+            findings.append(_finding(ctx, region, sample[product_id], codes))
+    undecided = frozenset(
+        fp for fp, alert in ctx.open(NAME).items() if (alert.details or {}).get("region") in unsure_regions
+    )
+    return RuleResult(findings, undecided)
+
+
+def _regional_distributors(ctx: RuleContext) -> tuple[dict[int, tuple[str, str]], set[str]]:
+    """The distributors (not marketplaces) with a region whose latest run is ok, by id: (region, code);
+    and the regions with a distributor that cannot be read."""
     regional = [(run, run.region) for run in ctx.runs.values() if run.region and run.kind != SellerKind.MARKETPLACE]
     counted = {run.distributor_id: (region, run.code) for run, region in regional if run.verdict == Health.OK}
     unsure_regions = {region for run, region in regional if run.verdict != Health.OK}
-    # (region, product) → distributor code → all its listings of the product out
+    return counted, unsure_regions
+
+
+def _out_of_stock(
+    ctx: RuleContext, counted: dict[int, tuple[str, str]]
+) -> tuple[dict[tuple[str, int], dict[str, bool]], dict[int, OfferState]]:
+    """(region, product) → distributor code → whether all its listings of the product are out; and an offer of
+    each product, for its names."""
     out: dict[tuple[str, int], dict[str, bool]] = defaultdict(dict)
     sample: dict[int, OfferState] = {}
     for offer in ctx.offers:
@@ -36,40 +59,33 @@ def evaluate(ctx: RuleContext) -> RuleResult:
         states = out[(region, offer.product_id)]
         states[code] = states.get(code, True) and offer.stock == StockState.OUT_OF_STOCK
         sample.setdefault(offer.product_id, offer)
-    findings = []
-    for (region, product_id), states in sorted(out.items()):
-        codes = sorted(code for code, all_out in states.items() if all_out)
-        if len(codes) < minimum:
-            continue
-        product = sample[product_id]
-        findings.append(
-            Finding(
-                rule=NAME,
-                fingerprint=f"{NAME}:{region}:{product_id}",
-                severity="warning",
-                subject=subject(
-                    ctx,
-                    SUBJECT,
-                    region=region,
-                    vendor_code=product.vendor_code,
-                    product=product.product_name,
-                    count=len(codes),
-                    codes=", ".join(codes),
-                ),
-                details={
-                    "region": region,
-                    "distributors": codes,
-                    "vendor_code": product.vendor_code,
-                    "product_name": product.product_name,
-                    "category": product.category,
-                },
-                product_id=product_id,
-            )
-        )
-    undecided = frozenset(
-        fp for fp, alert in ctx.open(NAME).items() if (alert.details or {}).get("region") in unsure_regions
+    return out, sample
+
+
+def _finding(ctx: RuleContext, region: str, product: OfferState, codes: list[str]) -> Finding:
+    """`codes`: the distributors of the region out of the product."""
+    return Finding(
+        rule=NAME,
+        fingerprint=f"{NAME}:{region}:{product.product_id}",
+        severity="warning",
+        subject=subject(
+            ctx,
+            SUBJECT,
+            region=region,
+            vendor_code=product.vendor_code,
+            product=product.product_name,
+            count=len(codes),
+            codes=", ".join(codes),
+        ),
+        details={
+            "region": region,
+            "distributors": codes,
+            "vendor_code": product.vendor_code,
+            "product_name": product.product_name,
+            "category": product.category,
+        },
+        product_id=product.product_id,
     )
-    return RuleResult(findings, undecided)
 
 
 def enabled(config: Config) -> bool:

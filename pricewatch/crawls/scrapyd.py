@@ -284,19 +284,26 @@ class _ScrapydRun:
         now = time.monotonic()
         for host in self.hosts:
             mine = [c for c in self.crawls if c.host is host and c.summary is None]
-            if not mine:
-                continue
-            try:
-                jobs = host.client.jobs()
-            except ScrapydError as exc:
-                host.silent_since = host.silent_since or now
-                if now - host.silent_since > LOST_HOST_SECONDS:
-                    for crawl in mine:
-                        self.end(crawl, None, f"{exc}, for over {LOST_HOST_SECONDS:.0f} s while the crawl ran there")
-                continue
-            host.silent_since = None
-            for crawl in mine:
-                self.follow(crawl, jobs.get(crawl.run_key), now)
+            if mine:
+                self.poll_host(host, mine, now)
+        self.update_followed()
+
+    def poll_host(self, host: _Host, mine: list[_Crawl], now: float) -> None:
+        """Follow the host's jobs of `mine`; a host that stays silent too long loses them."""
+        try:
+            jobs = host.client.jobs()
+        except ScrapydError as exc:
+            host.silent_since = host.silent_since or now
+            if now - host.silent_since > LOST_HOST_SECONDS:
+                for crawl in mine:
+                    self.end(crawl, None, f"{exc}, for over {LOST_HOST_SECONDS:.0f} s while the crawl ran there")
+            return
+        host.silent_since = None
+        for crawl in mine:
+            self.follow(crawl, jobs.get(crawl.run_key), now)
+
+    def update_followed(self) -> None:
+        """Update every crawl seen running, and not summed up yet, from the run it stored."""
         followed = [c for c in self.crawls if c.summary is None and c.started is not None]
         with session_scope(self.engine) as session:
             runs = runs_by_key(session, [c.run_key for c in followed])
