@@ -64,6 +64,22 @@ def write_atomically(path: Path, content: bytes) -> None:
         raise
 
 
+def _collect_and_render(
+    fmt: ReportFormat,
+    source: Engine | Session,
+    config: Config,
+    link_base: Path,
+    *,
+    distributor: str | None,
+    date_from: str | dt.date | None,
+    date_to: str | dt.date | None,
+    language: str | None,
+) -> tuple[ReportData, bytes]:
+    texts = texts_for(config, language)  # a wrong --lang fails before the work
+    data = collect_report(source, config, distributor=distributor, date_from=date_from, date_to=date_to)
+    return data, render(fmt, data, texts, link_base)
+
+
 def build_report(
     fmt: ReportFormat,
     source: Engine | Session,
@@ -76,9 +92,17 @@ def build_report(
     link_base: Path | None = None,
 ) -> bytes:
     """The report file's bytes (e.g. for an email attachment); evidence links are relative to `link_base` (cwd)."""
-    texts = texts_for(config, language)
-    data = collect_report(source, config, distributor=distributor, date_from=date_from, date_to=date_to)
-    return render(fmt, data, texts, link_base or Path.cwd())
+    _, content = _collect_and_render(
+        fmt,
+        source,
+        config,
+        link_base or Path.cwd(),
+        distributor=distributor,
+        date_from=date_from,
+        date_to=date_to,
+        language=language,
+    )
+    return content
 
 
 def write_report(
@@ -95,7 +119,8 @@ def write_report(
     """Collect, render and write one report file; returns the data it shows."""
     target = Path(path)
     folder = _folder(target)  # a wrong --out fails before the work, not after
-    texts = texts_for(config, language)
-    data = collect_report(source, config, distributor=distributor, date_from=date_from, date_to=date_to)
-    write_atomically(target, render(fmt, data, texts, folder))
+    data, content = _collect_and_render(
+        fmt, source, config, folder, distributor=distributor, date_from=date_from, date_to=date_to, language=language
+    )
+    write_atomically(target, content)
     return data
