@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.errors import UserError
 
 DEFAULT_DB_URL = "sqlite:///pricewatch.db"
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 def resolve_db_url(url: str | None = None) -> str:
@@ -43,7 +46,52 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+def sqlite_file(url: str | None = None) -> Path | None:
+    """The file a SQLite URL names; None for PostgreSQL, in-memory SQLite and `file:` URIs (SQLite reads those)."""
+    try:
+        parsed = make_url(resolve_db_url(url))
+    except ArgumentError:
+        return None  # make_engine says what is wrong with it
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or "uri" in parsed.query:
+        return None
+    return Path(database)
+
+
+class DatabaseFileError(Exception):
+    """A SQLite --db that is missing, a folder or no database: told in one line, like the other database failures."""
+
+
+def _check_sqlite_file(path: Path, url: str, *, create: bool) -> None:
+    """Raise DatabaseFileError unless `path` is an SQLite database (or empty), or may be made (`create`) there."""
+    where = f"database {safe_url(url)}"
+    if path.is_dir():
+        raise DatabaseFileError(f"{where}: {path} is a directory, not an SQLite database file")
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            raise DatabaseFileError(f"{where}: cannot read {path}: {exc.strerror}") from None
+        if head not in (b"", SQLITE_MAGIC):  # SQLite makes a database of an empty file
+            raise DatabaseFileError(f"{where}: {path} is not an SQLite database")
+        return
+    if not create:
+        raise DatabaseFileError(
+            f"{where} does not exist (no file {path}): with the same --db, run `pricewatch db upgrade` first"
+        )
+    if not path.parent.is_dir():
+        raise DatabaseFileError(f"{where}: the folder {path.parent} does not exist")
+
+
+def _check_on_connect(path: Path, url: str, create: bool, *_connect_args: Any) -> None:
+    """A `do_connect` listener: runs before SQLite opens (and would create) the file."""
+    _check_sqlite_file(path, url, create=create)
+
+
+def make_engine(url: str | None = None, *, create: bool = True, **kwargs: Any) -> Engine:
+    """An engine for the URL (see `resolve_db_url`); with `create=False` connecting to a missing SQLite file is a
+    DatabaseFileError, where SQLite would make an empty one: only what creates the schema may let it."""
     url = resolve_db_url(url)
     try:
         parsed = make_url(url)
@@ -51,6 +99,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         raise UserError(f"--db / DATABASE_URL: not a database URL: {safe_url(url)}") from None
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, **kwargs)
+        path = sqlite_file(url)
+        if path is not None:
+            # Checked on connecting, not here: a command still reports a mistake in its other input first.
+            event.listen(engine, "do_connect", functools.partial(_check_on_connect, path, url, create))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() != "postgresql":

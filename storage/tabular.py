@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +20,10 @@ Cell = str | int | float | Decimal | bool | dt.datetime | dt.date | dt.time | dt
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
+# One CSV cell: the csv module's own (process-wide) field limit, left at its default. A real cell is a name or a
+# price; 128 Ki characters is already a whole page of text, so past it the file is not a table a person made.
+MAX_CELL_CHARS = 128 * 1024
+_FIELD_LIMIT = "field larger than field limit"  # the csv module's words for a cell over MAX_CELL_CHARS
 MAX_PRICE = Decimal(100_000_000)
 HEADER_SEARCH_ROWS = 20
 _CENT = Decimal("0.01")
@@ -99,7 +104,10 @@ def read_table(
         raise UserError(f"{file}: is a directory, not a table file")
     if size > max_bytes:
         raise UserError(f"{name}: file is too large ({size / 2**20:.1f} MB, limit {max_bytes / 2**20:g} MB)")
-    data = file.read_bytes()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{file}: cannot read: {exc.strerror}") from None
     return read_table_bytes(data, name, sheet=sheet, max_rows=max_rows)
 
 
@@ -167,8 +175,31 @@ def _read_csv(text: str, name: str, max_rows: int) -> list[Row]:
                 raise UserError(f"{name}: too many rows (limit {max_rows})")
             rows.append(Row(first_line, tuple(cell.strip() for cell in cells)))
     except csv.Error as exc:
-        raise UserError(f"{name}: row {reader.line_num}: not readable as CSV: {exc}") from None
+        if _FIELD_LIMIT not in str(exc):
+            raise UserError(f"{name}: row {reader.line_num}: not readable as CSV: {exc}") from None
+        row_text = "".join(itertools.islice(io.StringIO(text, newline=""), first_line - 1, reader.line_num))
+        raise _cell_too_large(name, first_line, _overlong_column(row_text, delimiter)) from None
     return rows
+
+
+def _cell_too_large(name: str, row: int, column: int | None) -> UserError:
+    where = f"row {row}" if column is None else f"row {row}, column {column + 1}"
+    return UserError(f"{name}: {where}: cell too large (over {MAX_CELL_CHARS:,} characters, the limit for one cell)")
+
+
+def _overlong_column(row_text: str, delimiter: str) -> int | None:
+    """The index of the first cell of a CSV row longer than MAX_CELL_CHARS; None if none is."""
+    column, length, quoted = 0, 0, False
+    for char in row_text:
+        if char == '"':
+            quoted = not quoted  # a doubled quote inside quotes flips twice: a close enough count
+        elif char == delimiter and not quoted:
+            column, length = column + 1, 0
+        else:
+            length += 1
+            if length > MAX_CELL_CHARS:
+                return column
+    return None
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -176,12 +207,26 @@ def _sniff_delimiter(text: str) -> str:
     sample = [line for line in text.splitlines()[:50] if line.strip()]
     best, best_score = _DELIMITERS[0], (0, 0)
     for delimiter in _DELIMITERS:
-        widths = [len(cells) for cells in csv.reader(sample, delimiter=delimiter)]
+        widths = _row_widths(sample, delimiter)
         common = max(set(widths), key=widths.count) if widths else 1
         score = (widths.count(common), common) if common >= 2 else (0, 0)
         if score > best_score:
             best, best_score = delimiter, score
     return best
+
+
+def _row_widths(lines: list[str], delimiter: str) -> list[int]:
+    """The number of cells of each row; a row the csv module cannot read is left out (the reader proper names it)."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    widths: list[int] = []
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error:
+            continue  # the reader starts afresh on the next line
+        if cells is None:
+            return widths
+        widths.append(len(cells))
 
 
 def _read_xlsx(data: bytes, name: str, sheet: str | None, max_rows: int) -> Sheet:

@@ -90,7 +90,7 @@ def list_(
     from storage.queries.alerts import list_alerts
 
     tz = _tz(fmt, config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             views = list_alerts(session, open_only=open_only, rule=rule, distributor_code=distributor_code, limit=limit)
@@ -111,7 +111,7 @@ def show(*, alert_id: int, config_path: str, db_url: str, fmt: str) -> None:
     from storage.queries.alerts import get_alert
 
     tz = _tz(fmt, config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             view = get_alert(session, alert_id)

@@ -59,7 +59,7 @@ def import_(
     from storage.catalog_import import import_catalog
     from storage.engine import make_engine, session_scope
 
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         status = Console(stderr=True).status("Importing the price list…")
         with status if sys.stdout.isatty() else contextlib.nullcontext(), session_scope(engine) as session:
@@ -113,7 +113,7 @@ def list_(*, on: dt.datetime | None, db_url: str, fmt: str) -> None:
     from storage.engine import make_engine, session_scope
     from storage.queries.catalog import current_prices
 
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             entries = current_prices(session, on.date() if on else dt.date.today())

@@ -26,7 +26,7 @@ def capture(*, config_path: str, db_url: str, fmt: str) -> None:
     from storage.engine import make_engine
 
     config = get_config(config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         results = capture_for_new_alerts(engine, config)
     finally:
@@ -56,7 +56,7 @@ def prune(*, config_path: str, db_url: str, fmt: str) -> None:
     from storage.engine import make_engine
 
     config = get_config(config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         result = prune_evidence(engine, config)
     finally:

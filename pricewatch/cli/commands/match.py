@@ -97,7 +97,7 @@ def review(*, out: Path, fmt: str | None, config_path: str, db_url: str) -> None
     fmt = format_from_path(out, fmt)
     if fmt == "json":
         raise UserError(f"--out {out}: a review file is CSV or XLSX (a person fills it in)")
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             listings = listings_to_review(session, config.matching.review_below_confidence)
@@ -209,7 +209,7 @@ def apply(*, file: Path, decided_by: str | None, db_url: str, fmt: str) -> None:
     ]
     sheet = read_table(file)
     header = locate_header(sheet, wanted)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             decisions = _decisions(header, header.data, load_catalog(session), distributor_codes(session))

@@ -64,7 +64,7 @@ def export(*, fmt: str | None, out: Path, distributors: tuple[str, ...], config_
         config.distributor(code)
     english = config.notify.language == "en"
     columns = [Col(key, en if english else ru, kind, width) for key, ru, en, kind, width in _COLUMNS]
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             offers = latest_offers(session, config.tz, distributors)

@@ -39,7 +39,7 @@ def import_(
     from storage.plan_import import import_plan
 
     config = get_config(config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             result = import_plan(session, file, config, mapping=mapping, sheet=sheet)

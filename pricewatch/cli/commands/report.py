@@ -60,7 +60,7 @@ def violations(
 
     chosen = report_format(out, fmt)
     config = get_config(config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         data = write_report(
             out,
