@@ -20,4 +20,4 @@ def cli(*, config_path: str, db_url: str) -> None:
     from storage.engine import make_engine
 
     config = get_config(config_path)
-    run_bot(make_engine(db_url), config)
+    run_bot(make_engine(db_url, create=False), config)

@@ -28,7 +28,7 @@ def run(*, config_path: str, db_url: str, fmt: str) -> None:
     from storage.models import EventKind
 
     config = get_config(config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
             summary = run_rules_and_queue(session, config)
