@@ -54,9 +54,11 @@ def money(value: str | None) -> str | None:
         amount = Decimal(value.strip())
     except InvalidOperation:
         return None
-    if not amount.is_finite() or amount <= 0 or amount > _MAX_MONEY:
+    if not amount.is_finite() or amount > _MAX_MONEY:
         return None
-    return str(amount.quantize(_CENT))
+    cents = amount.quantize(_CENT)
+    # A fraction of a kopeck (".001") rounds to nothing: no price, rather than a price of 0.00.
+    return str(cents) if cents > 0 else None
 
 
 def utc_iso(value: str | None, now: dt.datetime) -> str:
