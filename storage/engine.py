@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.errors import UserError
 
 DEFAULT_DB_URL = "sqlite:///pricewatch.db"
-SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 def resolve_db_url(url: str | None = None) -> str:
@@ -68,13 +67,9 @@ def _check_sqlite_file(path: Path, url: str, *, create: bool) -> None:
     if path.is_dir():
         raise DatabaseFileError(f"{where}: {path} is a directory, not an SQLite database file")
     if path.exists():
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(len(SQLITE_MAGIC))
-        except OSError as exc:
-            raise DatabaseFileError(f"{where}: cannot read {path}: {exc.strerror}") from None
-        if head not in (b"", SQLITE_MAGIC):  # SQLite makes a database of an empty file
-            raise DatabaseFileError(f"{where}: {path} is not an SQLite database")
+        # Never open the file here: closing any descriptor of it drops the POSIX locks SQLite holds in this
+        # process, and another connection's writes then corrupt it. SQLite itself refuses a non-database
+        # ("file is not a database"), which storage/db_errors.py puts in one line.
         return
     if not create:
         raise DatabaseFileError(
