@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config, ConfigError
+from crawler.config import cron_trigger as config_cron_trigger
 from pricewatch.cli.common import config_option, db_option, get_config
 from storage.engine import make_engine, resolve_db_url
 
@@ -30,15 +31,9 @@ FLUSH_EVERY = dt.timedelta(minutes=5)
 
 
 def cron_trigger(expr: str, timezone: str) -> CronTrigger:
-    """A 5-field crontab, or 6 fields with seconds first (handy for tests and odd schedules)."""
-    fields = expr.split()
+    """A 5-field crontab, or 6 fields with seconds first (handy for tests and odd schedules): the config's rule."""
     try:
-        if len(fields) == 6:
-            second, minute, hour, day, month, dow = fields
-            return CronTrigger(
-                second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=timezone
-            )
-        return CronTrigger.from_crontab(expr, timezone=timezone)
+        return config_cron_trigger(expr, timezone)
     except ValueError as exc:
         raise ConfigError(f"schedule: bad cron expression {expr!r}: {exc}") from None
 

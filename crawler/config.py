@@ -5,13 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from apscheduler.triggers.cron import CronTrigger
+from cssselect import SelectorError
+from lxml import etree
+from parsel import css2xpath
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,30 +28,93 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from crawler.errors import UserError
 
 DEFAULT_CONFIG = "pilot.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 _SECRET_KEYS = {"token", "password"}
+# What Telegram's Bot API takes as a chat: a numeric id (groups and channels negative) or a public @username.
+_TELEGRAM_CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 # Values in a config once YAML aliases are expanded: a real one holds hundreds; nested aliases can make billions.
 _MAX_VALUES = 100_000
 
 
 class ConfigError(UserError):
-    """The config file is missing, not YAML, or does not fit the schema."""
+    """The config file is missing, not YAML, or does not fit the schema.
+
+    `problems` holds every problem found, one line each (the message is the first, with how many more).
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems) or [message]
+
+
+def _config_error(source: str, problems: Sequence[str]) -> ConfigError:
+    """One error for all of a file's problems: the message names the first, `problems` lists them all."""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ConfigError(f"{source}: {problems[0]}{more}", [f"{source}: {p}" for p in problems])
+
+
+def cron_trigger(expr: str, timezone: str) -> CronTrigger:
+    """The trigger the scheduler runs on: a 5-field crontab, or 6 fields with seconds first.
+
+    A ValueError says why APScheduler refuses the expression (wrong field count, a value out of range).
+    """
+    fields = expr.split()
+    if len(fields) == 6:
+        second, minute, hour, day, month, dow = fields
+        return CronTrigger(
+            second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=timezone
+        )
+    return CronTrigger.from_crontab(expr, timezone=timezone)
 
 
 def _cron_expr(value: str) -> str:
     if len(value.split()) not in (5, 6):
         raise ValueError(f"expected a cron expression of 5 fields (or 6 with seconds first), got {value!r}")
+    try:
+        trigger = cron_trigger(value, "UTC")
+    except ValueError as exc:
+        raise ValueError(f"impossible cron expression {value!r}: {exc}") from None
+    if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
+        raise ValueError(f"the cron expression {value!r} never fires (a day the month never has?)")
     return value
 
 
 def _http_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/$.?#].[^\s]*$", value, re.IGNORECASE):
         raise ValueError(f"expected an http(s) URL, got {value!r}")
+    try:
+        parts = urlsplit(value)
+        valid = bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port out of range or not a number, a broken IPv6 address
+        valid = False
+    if not valid:
+        raise ValueError(f"expected an http(s) URL with a host (and a valid port), got {value!r}")
     return value
+
+
+XPATH_PREFIX = "xpath:"
+# The XPath extensions selectors may use (EXSLT regular expressions and sets), as crawler/extract.py evaluates them.
+XPATH_NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
+
+
+_EMPTY_PAGE = etree.fromstring(b"<html/>")
+
+
+def _selector(query: str) -> str:
+    """A selector that compiles as crawls compile it (CSS through parsel's translation, XPath after `xpath:`) and
+    runs: evaluated once on an empty page, so an undefined prefix or variable fails here, not on every page."""
+    is_xpath = query.startswith(XPATH_PREFIX)
+    try:
+        path = query.removeprefix(XPATH_PREFIX).strip() if is_xpath else css2xpath(query)
+        etree.XPath(path, namespaces=XPATH_NAMESPACES)(_EMPTY_PAGE)
+    except (SelectorError, etree.XPathError) as exc:
+        raise ValueError(f"invalid {'XPath' if is_xpath else 'CSS'} selector {query!r}: {exc}") from None
+    return query
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
@@ -95,6 +164,11 @@ class Selectors(Strict):
     ean: str | None = None
     seller: str | None = None
     markers: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        return None if value is None else _selector(value)
 
 
 class Canary(Strict):
@@ -290,11 +364,26 @@ class Route(Strict):
                 raise ValueError(f"not an email address: {address!r}")
         return value
 
+    @field_validator("telegram")
+    @classmethod
+    def _chats(cls, value: list[str]) -> list[str]:
+        for chat in value:
+            if not _TELEGRAM_CHAT.match(chat):
+                raise ValueError(f"not a Telegram chat (a numeric id, or @name of a public channel): {chat!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _recipients(self) -> Route:
+        if not (self.telegram or self.email):
+            raise ValueError("the route names no recipient: give it `telegram` chats and/or `email` addresses")
+        return self
+
 
 class Telegram(Strict):
     token: SecretStr | None = None
     base_url: HttpUrl | None = Field(None, description="Bot API base, for a local test server")
     rate_per_second: float = Field(25, gt=0, le=30)
+    read_timeout: float = Field(30, gt=0, le=90, description="Seconds to wait for the Bot API's answer to a send")
 
 
 class Email(Strict):
@@ -313,6 +402,7 @@ class Notify(Strict):
     email: Email = Email()
     max_attempts: int = Field(12, ge=1, le=100)
     digest_attach_xlsx: bool = True
+    journal_dir: str | None = Field(None, description="Where the sent-journal lives on the host that flushes")
 
 
 class Bot(Strict):
@@ -394,6 +484,17 @@ class Config(Strict):
                 raise ValueError(f"sellers[{i}].marketplace: {s.marketplace!r} is not a marketplace distributor")
         return self
 
+    @model_validator(mode="after")
+    def _routed_distributors(self) -> Config:
+        """A route matching a distributor the config does not have would never fire (a typo, or one removed)."""
+        codes = set(self.codes())
+        for i, route in enumerate(self.routes):
+            for j, code in enumerate(route.match.distributors):
+                if code not in codes:
+                    where = f"routes[{i}]({_shown(route.name)}).match.distributors[{j}]"
+                    raise ValueError(f"{where}: no distributor {code!r} in the config")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -432,34 +533,64 @@ def _path_str(loc: tuple[int | str, ...], data: Any) -> str:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             node = None
-    return out or "(top level)"
+    return out
 
 
-def _substitute(node: Any, path: str, env: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            sub = f"{path}.{_shown(key)}" if path else _shown(key)
-            if key in _SECRET_KEYS and isinstance(value, str) and not _ENV_REF.fullmatch(value.strip()):
-                raise ConfigError(f"{sub}: secrets come only from the environment, write it as ${{ENV_VAR}}")
-            out[key] = _substitute(value, sub, env)
-        return out
-    if isinstance(node, list):
-        return [_substitute(v, f"{path}[{i}]", env) for i, v in enumerate(node)]
-    if isinstance(node, str) and "${" in node:
+@dataclass
+class _Interpolation:
+    """`${VAR}` substitution over a parsed YAML tree, noting every problem and every value the environment gave."""
+
+    env: dict[str, str]
+    problems: list[str] = field(default_factory=list)
+    # Each string built from the environment → the text the file has there, which errors show instead of it.
+    written: dict[str, str] = field(default_factory=dict)
+
+    def node(self, node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            return {key: self.entry(key, value, path) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self.node(v, f"{path}[{i}]") for i, v in enumerate(node)]
+        if isinstance(node, str) and "${" in node:
+            return self.text(node, path)
+        return node
+
+    def entry(self, key: Any, value: Any, path: str) -> Any:
+        sub = f"{path}.{_shown(key)}" if path else _shown(key)
+        if key in _SECRET_KEYS and isinstance(value, str) and not _ENV_REF.fullmatch(value.strip()):
+            self.problems.append(f"{sub}: secrets come only from the environment, write it as ${{ENV_VAR}}")
+            return None
+        return self.node(value, sub)
+
+    def text(self, template: str, path: str) -> str | None:
+        used: list[str] = []
 
         def repl(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
-            if name in env and env[name] != "":
-                return env[name]
+            if self.env.get(name):
+                used.append(name)
+                return self.env[name]
             if default is not None:
                 return default
-            raise ConfigError(f"{path}: environment variable {name} is not set")
+            self.problems.append(f"{path}: environment variable {name} is not set")
+            return ""
 
-        value = _ENV_REF.sub(repl, node)
+        value = _ENV_REF.sub(repl, template)
+        if used:
+            self.written[value] = template
         # An unset optional secret (`${X:-}`) means "not configured".
-        return None if value == "" and _ENV_REF.fullmatch(node.strip()) else value
-    return node
+        return None if value == "" and _ENV_REF.fullmatch(template.strip()) else value
+
+    def mask(self, text: str) -> str:
+        """`text` with each quoted value that came from the environment quoted as the file writes it: `'${VAR}'`.
+
+        Only whole quoted values are replaced (as error texts quote them), so even a one-letter value hides no
+        other text.
+        """
+        quoted = {repr(value): repr(template) for value, template in self.written.items()}
+        if not quoted:
+            return text
+        pattern = "|".join(re.escape(q) for q in sorted(quoted, key=len, reverse=True))
+        return re.sub(pattern, lambda m: quoted[m.group(0)], text)
 
 
 def _check_size(data: Any, source: str) -> None:
@@ -476,36 +607,94 @@ def _check_size(data: Any, source: str) -> None:
             stack.extend(node)
 
 
-def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None = None) -> Config:
-    """Parse and validate YAML text; every failure is a ConfigError naming the source and key path."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader noting each key written twice in one mapping (PyYAML silently keeps the last: a second
+    `notify:` section would wipe the first). Keys a merge (`<<: *base`) brings in may be overridden, as YAML means."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []  # (line, problem): mappings are built outside in, not in order
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.note_duplicates(node)
+        return super().construct_mapping(node, deep=deep)
+
+    def note_duplicates(self, node: yaml.MappingNode) -> None:
+        first_line: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key, mark = self.construct_object(key_node), key_node.start_mark
+            if key in first_line:
+                self.duplicates.append(
+                    (
+                        mark.line,
+                        f"line {mark.line + 1}, column {mark.column + 1}: duplicate key {_shown(key)!r} "
+                        f"(first on line {first_line[key]}): a key may appear once in a mapping",
+                    )
+                )
+            else:
+                first_line[key] = mark.line + 1
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}not valid YAML: {problem}"
+
+
+def _read_yaml(text: str, source: str) -> Any:
+    """The YAML document, safely loaded; a syntax error or a duplicate key is a ConfigError with its line."""
     try:
-        data = yaml.safe_load(text)
+        # The reader checks every character as the loader is built: a control character fails here already.
+        loader = _UniqueKeyLoader(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{source}:{where}: not valid YAML: {problem}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
-    _check_size(data, source)
+        raise ConfigError(f"{source}: {_yaml_problem(exc)}") from None
     try:
-        data = _substitute(data, "", dict(os.environ) if env is None else env)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: {_yaml_problem(exc)}") from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise _config_error(source, [problem for _line, problem in sorted(loader.duplicates)])
+    return data
+
+
+def _problem(err: ErrorDetails, raw: Any) -> str:
+    """One schema error as a line: the key path (as the file writes it), what was expected, what was found."""
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    got = ""
+    if err["type"] not in {"missing", "extra_forbidden"} and not isinstance(err.get("input"), dict | list):
+        got = "" if repr(err.get("input")) in msg else f", got {err.get('input')!r}"
+    loc = tuple(err["loc"])
+    # A check of the whole config (loc `()`) names its key path itself.
+    return f"{_path_str(loc, raw)}: {msg}{got}" if loc else f"{msg}{got}"
+
+
+def parse_config(text: str, source: str = "<config>", env: dict[str, str] | None = None) -> Config:
+    """Parse and validate YAML text; every failure is a ConfigError naming the source and key path.
+
+    The error's `problems` lists every problem found; a value that came from the environment is never shown.
+    """
+    raw = _read_yaml(text, source)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    _check_size(raw, source)
+    interpolation = _Interpolation(dict(os.environ) if env is None else env)
+    data = interpolation.node(raw, "")
+    if interpolation.problems:
+        raise _config_error(source, interpolation.problems)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        got = ""
-        if err["type"] not in {"missing", "extra_forbidden"} and not isinstance(err.get("input"), dict | list):
-            got = "" if repr(err.get("input")) in msg else f", got {err.get('input')!r}"
-        raise ConfigError(f"{source}: {_path_str(tuple(err['loc']), data)}: {msg}{got}{more}") from None
+        problems = [interpolation.mask(_problem(err, raw)) for err in exc.errors()]
+        raise _config_error(source, problems) from None
 
 
 def config_file(path: str | os.PathLike[str] | None = None) -> Path:

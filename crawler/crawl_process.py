@@ -1,8 +1,9 @@
 """One distributor's crawl in a process of its own (Twisted's reactor cannot restart).
 
-Run as `python -m crawler.crawl_process --config FILE --distributor CODE --run-key KEY ...`. The parent
-(pricewatch/crawls/local.py) starts it and reads its JSON-lines channel (crawler/channel.py). Exit status 0 when
-the crawl finished, 1 when it failed, 2 when the job itself is wrong (unknown distributor, bad config).
+Run as `python -m crawler.crawl_process --config FILE --distributor CODE --run-key KEY ...`, with the database URL
+in the environment as PRICEWATCH_DB_URL (never on the command line, which `ps` shows to every user of the host).
+The parent (pricewatch/crawls/local.py) starts it and reads its JSON-lines channel (crawler/channel.py). Exit status
+0 when the crawl finished, 1 when it failed, 2 when the job itself is wrong (unknown distributor, bad config).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from crawler.channel import dumps
 from crawler.errors import UserError
 from crawler.settings import job_config
 
+# The environment variable a crawl process takes the database URL from (it holds the password).
+DB_URL_ENV = "PRICEWATCH_DB_URL"
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (CPython's default: 700)
 # Reasons a crawl ends normally; `closespider_timeout` is the configured time limit (a partial run, still judged).
 FINISHED_REASONS = frozenset({"finished", "closespider_timeout"})
@@ -65,7 +68,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", required=True)
     parser.add_argument("--distributor", required=True)
     parser.add_argument("--run-key", required=True)
-    parser.add_argument("--db")
     parser.add_argument("--output", action="store_true", help="offers to the channel as JSON lines; store nothing")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--daily-run-id", type=int)
@@ -92,12 +94,14 @@ def _fail(channel_fd: int | None, reason: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    # Taken out of the environment: Chromium and any other child of the crawl have no use for it.
+    db_url = os.environ.pop(DB_URL_ENV, None) or None
     try:
         settings = job_settings(
             config_path=args.config,
             distributor=args.distributor,
             run_key=args.run_key,
-            db_url=args.db,
+            db_url=db_url,
             store=not args.output,
             limit=args.limit,
             daily_run_id=args.daily_run_id,

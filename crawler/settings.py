@@ -104,6 +104,8 @@ PLAYWRIGHT_DOWNLOAD_HANDLERS = {
 # Job settings the runner sets (see pricewatch/crawls/local.py); their defaults let `scrapy crawl` show what is missing.
 PRICEWATCH_CONFIG = None
 PRICEWATCH_DISTRIBUTOR = None
+# A crawl process sets it from its environment (crawler.crawl_process.DB_URL_ENV), never from its command line;
+# unset, the pipelines use DATABASE_URL (a Scrapyd host's own).
 PRICEWATCH_DB_URL = None
 PRICEWATCH_RUN_KEY = None
 PRICEWATCH_STORE = True

@@ -41,6 +41,7 @@ class AlertView:
     lines: list[tuple[str, str]]
     url: str | None
     observed: str | None
+    repeat: bool = False  # an earlier send may have arrived unheard: the text carries the "repeat" mark
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class DigestView:
     total: RuleCount
     open_items: list[OpenItem]
     failures: list[str]  # steps of the daily run that failed, for the admin
+    repeat: bool = False  # an earlier send may have arrived unheard: the text carries the "repeat" mark
 
 
 @lru_cache(maxsize=1)
@@ -199,6 +201,14 @@ def _crawler_health_lines(d: dict[str, Any], out: _Lines) -> None:
         out.add("label.offers", out.t("label.offers_value", offers=d["offers"], good=d.get("last_good_offers", "—")))
 
 
+def _delivery_lines(d: dict[str, Any], out: _Lines) -> None:
+    t = out.t
+    out.add("label.channel", t.word("channel", d.get("channel")))
+    out.add("label.recipient", d.get("recipient"))
+    out.add("label.reason", d.get("reason"))
+    out.add("label.messages", t("delivery.kept") if d.get("kept") else t("delivery.given_up"))
+
+
 _RULE_LINES: dict[str, Callable[[dict[str, Any], _Lines], None]] = {
     "dumping": _dumping_lines,
     "stock_out": _stock_out_lines,
@@ -207,6 +217,7 @@ _RULE_LINES: dict[str, Callable[[dict[str, Any], _Lines], None]] = {
     "parallel_import": _parallel_import_lines,
     "price_move": _price_move_lines,
     "crawler_health": _crawler_health_lines,
+    "delivery": _delivery_lines,
 }
 
 
@@ -236,7 +247,17 @@ def alert_view(snapshot: dict[str, Any], texts: Texts) -> AlertView:
         lines=lines,
         url=details.get("url"),
         observed=texts.when(details.get("observed_at") or snapshot.get("at")),
+        repeat=bool(snapshot.get("repeat")),
     )
+
+
+def repeat_mark(texts: Texts) -> str:
+    """What heads a message sent again after a send that may have arrived unheard."""
+    return f"🔁 {texts('message.repeat')} · "
+
+
+def _email_subject(subject: str, texts: Texts, repeat: bool) -> str:
+    return f"[{texts('message.repeat')}] {subject}" if repeat else subject
 
 
 def telegram_alert(snapshot: dict[str, Any], config: Config) -> TelegramMessage:
@@ -248,13 +269,16 @@ def telegram_alert(snapshot: dict[str, Any], config: Config) -> TelegramMessage:
             (texts("button.confirm"), feedback_callback(view.alert_id, "confirmed")),
             (texts("button.false_alarm"), feedback_callback(view.alert_id, "false_alarm")),
         ]
-    return TelegramMessage(render("telegram_alert.html.j2", texts, v=view), buttons)
+    text = render("telegram_alert.html.j2", texts, v=view)
+    return TelegramMessage(repeat_mark(texts) + text if view.repeat else text, buttons)
 
 
 def email_alert(snapshot: dict[str, Any], config: Config) -> EmailContent:
+    """The email of one alert event; a resolved one says so in its subject."""
     texts = texts_for(config)
     view = alert_view(snapshot, texts)
-    subject = texts("email.alert_subject", rule=view.rule_title, subject=view.headline)
+    key = "email.resolved_subject" if view.kind == "resolved" else "email.alert_subject"
+    subject = _email_subject(texts(key, rule=view.rule_title, subject=view.headline), texts, view.repeat)
     return EmailContent(
         subject=subject,
         text=render("email_alert.txt.j2", texts, v=view),
@@ -314,13 +338,15 @@ def digest_view(
     )
     items = open_items(snapshots, texts)
     date = texts.day(now)
+    repeat = any(snap.get("repeat") for snap in snapshots)
     return DigestView(
         title=texts("digest.title", date=date),
-        subject=texts("digest.subject", date=date),
+        subject=_email_subject(texts("digest.subject", date=date), texts, repeat),
         counts=counts_list,
         total=total,
         open_items=items,
         failures=list(failures),
+        repeat=repeat,
     )
 
 
@@ -337,18 +363,30 @@ def email_digest(view: DigestView, config: Config, attached: bool) -> EmailConte
     )
 
 
-def fit_telegram(template: str, texts: Texts, items: Sequence[Any], **context: Any) -> str:
-    """Render a list message with as many `items` as fit in one Telegram message; `more` says how many did not."""
+def fit_telegram(template: str, texts: Texts, items: Sequence[Any], limit: int = TELEGRAM_LIMIT, **context: Any) -> str:
+    """Render a list message with as many `items` as fit in `limit` characters (one Telegram message); `more` says
+    how many did not."""
     shown = len(items)
     while True:
         text = render(template, texts, items=items[:shown], more=len(items) - shown, **context)
-        if len(text) <= TELEGRAM_LIMIT or shown == 0:
-            return text[:TELEGRAM_LIMIT]
+        if len(text) <= limit or shown == 0:
+            return text[:limit]
         shown = max(0, shown - max(1, shown // 4))
 
 
 def telegram_digest(view: DigestView, config: Config) -> str:
-    return fit_telegram("telegram_digest.html.j2", texts_for(config), view.open_items, v=view)
+    texts = texts_for(config)
+    mark = repeat_mark(texts) if view.repeat else ""
+    return mark + fit_telegram("telegram_digest.html.j2", texts, view.open_items, TELEGRAM_LIMIT - len(mark), v=view)
+
+
+def delivery_subject(config: Config, channel: str, recipient: str | None) -> str:
+    """The subject of the admin's alert about a channel (or one recipient on it) refusing delivery."""
+    texts = texts_for(config)
+    name = texts.word("channel", channel)
+    if recipient is None:
+        return texts("delivery.subject_channel", channel=name)
+    return texts("delivery.subject_recipient", channel=name, recipient=recipient)
 
 
 def message_id(dedup_keys: Iterable[str], sender: str) -> str:

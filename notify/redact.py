@@ -9,14 +9,27 @@ from collections.abc import Iterable
 # A Telegram bot token (`123456:AA...`), wherever it appears, e.g. inside an API URL `/bot<token>/sendMessage`.
 _BOT_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 MASK = "<redacted>"
+# A shorter "secret" is not searched for at all: its text turns up in unrelated words and numbers (a 1-letter password
+# would mask every "e" of an error), so masking it would garble errors without hiding much. `config check` warns.
+MIN_SECRET_CHARS = 8
 # Libraries that log request URLs (and so the token in them): httpx at INFO, PTB's Bot at DEBUG.
 _URL_LOGGERS = ("httpx", "httpcore", "telegram", "telegram.Bot", "telegram.ext", "telegram.ext.Updater")
 
 
+def maskable(secrets: Iterable[str | None]) -> list[str]:
+    """The secrets long enough to be searched for (MIN_SECRET_CHARS), longest first, each once."""
+    return sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
+    """`text` with each whole occurrence of a secret, and anything shaped like a bot token, replaced by MASK.
+
+    One pass over the text: a mask already put in is never searched again, and only a secret's whole value (never
+    a part of it, never a secret under MIN_SECRET_CHARS) is replaced, so no other text is rewritten.
+    """
+    known = maskable(secrets)
+    if known:
+        text = re.sub("|".join(map(re.escape, known)), MASK, text)
     return _BOT_TOKEN.sub(MASK, text)
 
 
@@ -25,7 +38,7 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         super().__init__("pricewatch-redact")
-        self.secrets = [s for s in secrets if s]
+        self.secrets = maskable(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -77,6 +77,36 @@ def is_muted(mutes: Iterable[Mute], chat_id: str, rule: str, distributors: set[s
     return False
 
 
+def _outbox_row(
+    event: AlertEvent,
+    channel: str,
+    recipient: str,
+    *,
+    mode: str,
+    snapshot: dict[str, Any],
+    now: dt.datetime,
+    due: dt.datetime,
+) -> dict[str, Any]:
+    key = f"{event.id}:{channel}:{recipient}"
+    return {
+        "dedup_key": key,
+        "event_id": event.id,
+        "channel": channel,
+        "recipient": recipient,
+        "mode": mode,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": due,
+        "created_at": now,
+        "payload": snapshot,
+    }
+
+
+def _targets(route: Route, mutes: Iterable[Mute], rule: str, distributors: set[str]) -> list[tuple[str, str]]:
+    targets = [(TELEGRAM, chat) for chat in route.telegram if not is_muted(mutes, chat, rule, distributors)]
+    return targets + [(EMAIL, address) for address in route.email]
+
+
 def _rows(session: Session, config: Config, alert: Alert, event: AlertEvent, now: dt.datetime) -> list[dict[str, Any]]:
     """The outbox rows the routes want for one event (before de-duplication against what is queued)."""
     snapshot = event_snapshot(alert, event)
@@ -89,25 +119,9 @@ def _rows(session: Session, config: Config, alert: Alert, event: AlertEvent, now
     for route in wanted:
         if route.mode == "instant" and event.kind == EventKind.ONGOING:
             continue
-        targets = [(TELEGRAM, chat) for chat in route.telegram if not is_muted(mutes, chat, alert.rule, distributors)]
-        targets += [(EMAIL, address) for address in route.email]
-        for channel, recipient in targets:
-            key = f"{event.id}:{channel}:{recipient}"
-            rows.setdefault(
-                key,
-                {
-                    "dedup_key": key,
-                    "event_id": event.id,
-                    "channel": channel,
-                    "recipient": recipient,
-                    "mode": route.mode,
-                    "status": OutboxStatus.PENDING.value,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                    "payload": snapshot,
-                },
-            )
+        for channel, recipient in _targets(route, mutes, alert.rule, distributors):
+            row = _outbox_row(event, channel, recipient, mode=route.mode, snapshot=snapshot, now=now, due=now)
+            rows.setdefault(row["dedup_key"], row)
     return list(rows.values())
 
 
@@ -132,3 +146,34 @@ def enqueue_event(session: Session, config: Config, alert: Alert, event: AlertEv
     Ongoing events only count in digests, so instant routes skip them.
     """
     return enqueue_events(session, config, [(alert, event)])
+
+
+def admin_targets(config: Config) -> list[tuple[str, str]]:
+    """Who hears of pricewatch's own failures at once: the recipients of the instant routes that want a critical
+    crawler-health alert (pilot.yaml: the admin's chat and address)."""
+    targets: list[tuple[str, str]] = []
+    for route in config.routes:
+        if route.mode == "instant" and route_wants(route, "crawler_health", "critical", set(), None):
+            targets += _targets(route, (), "crawler_health", set())
+    return list(dict.fromkeys(targets))
+
+
+def enqueue_delivery_alert(
+    session: Session,
+    config: Config,
+    alert: Alert,
+    event: AlertEvent,
+    *,
+    due: dt.datetime,
+    excluded: Callable[[str, str], bool],
+) -> int:
+    """Queue the admin's alert of a delivery failure to every admin target but the `excluded` ones (the channel or
+    recipient that failed: an alert about a dead channel never goes to it), due at `due`; returns how many."""
+    snapshot = event_snapshot(alert, event)
+    now = utcnow()
+    rows = [
+        _outbox_row(event, channel, recipient, mode="instant", snapshot=snapshot, now=now, due=due)
+        for channel, recipient in admin_targets(config)
+        if not excluded(channel, recipient)
+    ]
+    return q.insert_ignore(session, rows)

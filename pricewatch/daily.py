@@ -24,6 +24,10 @@ LOCK_NAME = "run-daily"
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
 
+class DeliveryRefused(RuntimeError):
+    """A provider refused delivery for a reason retries cannot fix (the message names each route and why)."""
+
+
 @dataclass
 class StepOutcome:
     name: str
@@ -91,7 +95,8 @@ class _Flow:
         except Exception as exc:
             log.error("step %s failed: %s", name, exc)
             log.debug("%s", traceback.format_exc())
-            self.result.steps.append(StepOutcome(name, False, f"{type(exc).__name__}: {exc}"))
+            detail = str(exc) if isinstance(exc, DeliveryRefused) else f"{type(exc).__name__}: {exc}"
+            self.result.steps.append(StepOutcome(name, False, detail))
             return False
         self.result.steps.append(StepOutcome(name, True, detail))
         return True
@@ -163,6 +168,9 @@ class _Flow:
         self.result.delivery = report.summary()
         waiting = sum(report.would_send.values())
         not_configured = f", {waiting} waiting for a channel to be configured" if waiting else ""
+        if report.refusals:
+            # Loud: a refused token, login or chat fails the run, naming each route and its reason on one line.
+            raise DeliveryRefused("; ".join(report.refusal_lines()))
         if report.dead:
             raise RuntimeError(f"{report.dead} messages could not be delivered (see `pricewatch notify flush`)")
         return f"{report.sent} sent, {report.retried} to retry{not_configured}"

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from crawler.channel import OFFER_PREFIX
 from crawler.config import Config, Distributor
-from crawler.crawl_process import FINISHED_REASONS
+from crawler.crawl_process import DB_URL_ENV, FINISHED_REASONS
 from crawler.errors import UserError
 
 STATUS_WAITING, STATUS_RUNNING, STATUS_FINISHED, STATUS_FAILED = "waiting", "running", "finished", "failed"
@@ -145,13 +145,19 @@ class _Runner:
         if self.on_progress is not None:
             self.on_progress(progress)
 
+    def environment(self) -> dict[str, str]:
+        """The child's environment: ours, plus the database URL, which must never be on its command line."""
+        env = dict(os.environ)
+        env.pop(DB_URL_ENV, None)
+        if self.db_url:
+            env[DB_URL_ENV] = self.db_url
+        return env
+
     def command(self, code: str, run_key: str, channel_fd: int) -> list[str]:
         cmd = [sys.executable, "-m", "crawler.crawl_process", "--config", self.config_path, "--distributor", code]
         cmd += ["--run-key", run_key, "--channel-fd", str(channel_fd), "--limit", str(self.limit)]
         if self.output is not None:
             cmd.append("--output")
-        if self.db_url:
-            cmd += ["--db", self.db_url]
         if self.daily_run_id is not None:
             cmd += ["--daily-run-id", str(self.daily_run_id)]
         return cmd
@@ -178,6 +184,7 @@ class _Runner:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 pass_fds=(write_fd,),
+                env=self.environment(),
             )
         except BaseException:
             os.close(read_fd)

@@ -168,7 +168,8 @@ def _has_password(db_url: str) -> bool:
         url = make_url(db_url)
     except ArgumentError:
         return False  # make_engine says what is wrong with it
-    return url.password is not None or "password" in url.query
+    # `password`, and libpq's `sslpassword` (the client key's) among the query's parameters.
+    return url.password is not None or any("password" in key.lower() for key in url.query)
 
 
 def _refuse_sending_passwords(config: Config, db_url: str) -> None:

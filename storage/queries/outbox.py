@@ -1,4 +1,5 @@
-"""The outbox: queue rows once (insert-ignore on the dedup key), claim due rows under a lease, record outcomes."""
+"""The outbox: queue rows once (insert-ignore on the dedup key), claim due rows under a lease, record outcomes; the
+alerts of delivery failure episodes."""
 
 from __future__ import annotations
 
@@ -12,11 +13,24 @@ from functools import lru_cache
 from typing import Any, cast
 
 import psutil
-from sqlalchemy import JSON, CursorResult, Executable, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import JSON, CursorResult, Executable, and_, bindparam, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 
-from storage.models import Distributor, Mute, Outbox, OutboxStatus, UTCDateTime
+from storage.models import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    Distributor,
+    EventKind,
+    Mute,
+    Outbox,
+    OutboxStatus,
+    UTCDateTime,
+)
+
+# The rule of the alerts pricewatch raises about its own delivery (a refused bot token, SMTP login or chat).
+DELIVERY_RULE = "delivery"
 
 _QUEUED_COLUMNS = (
     "dedup_key", "event_id", "channel", "recipient", "mode", "status", "attempts", "next_attempt_at", "created_at",
@@ -88,7 +102,7 @@ def claim_token() -> str:
     return f"{uuid.uuid4().hex[:8]}:{os.getpid()}:{started}:{_HOST}"
 
 
-def _claimer_gone(token: str) -> bool:
+def claimer_gone(token: str) -> bool:
     """True when the claim's flush process is no longer alive on this host (another host's: the lease decides)."""
     parts = token.split(":")
     if len(parts) != 4 or parts[3] != _HOST or not parts[1].isdigit():
@@ -115,7 +129,7 @@ def _dead_claims(session: Session, channels: Collection[str], modes: Collection[
         )
         .distinct()
     )
-    return [token for token in held if token is not None and _claimer_gone(token)]
+    return [token for token in held if token is not None and claimer_gone(token)]
 
 
 def _due(
@@ -130,6 +144,15 @@ def _due(
         Outbox.mode.in_(list(modes)),
         or_(and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= cutoff), *taken_over),
     )
+
+
+def _begin_write(session: Session) -> bool:
+    """On SQLite take the write lock first (`BEGIN IMMEDIATE`; the first statement of the transaction), so that
+    what is read next cannot change before it is written; returns whether the database is PostgreSQL."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not postgresql:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    return postgresql
 
 
 def claim_due(
@@ -150,9 +173,7 @@ def claim_due(
     """
     if not channels or not modes:
         return []
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if not postgresql:
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    postgresql = _begin_write(session)
     dead = _dead_claims(session, channels, modes, cutoff)
     query = select(Outbox).where(_due(channels, modes, cutoff, dead)).order_by(Outbox.id)
     if limit is not None:
@@ -198,14 +219,20 @@ def _held(ids: Collection[int], token: str) -> ColumnElement[bool]:
     return and_(Outbox.id.in_(list(ids)), Outbox.status == OutboxStatus.SENDING, Outbox.claimed_by == token)
 
 
-def mark_sent(session: Session, ids: Collection[int], token: str, now: dt.datetime, provider_message_id: str) -> int:
-    """Record delivery of rows this flush still holds; returns how many it held (fewer: a lease was lost)."""
+def record_sent(
+    session: Session, rows: Collection[tuple[int, str]], *, at: dt.datetime, provider_message_id: str
+) -> int:
+    """Record that the provider accepted the rows `(id, dedup key)`, whoever holds their claim (it is the truth, and
+    the sent-journal may bring it after the claim was lost); rows already sent stay as they are. Returns how many
+    changed."""
+    if not rows:
+        return 0
     stmt = (
         update(Outbox)
-        .where(_held(ids, token))
+        .where(tuple_(Outbox.id, Outbox.dedup_key).in_(list(rows)), Outbox.status != OutboxStatus.SENT)
         .values(
             status=OutboxStatus.SENT,
-            sent_at=now,
+            sent_at=at,
             provider_message_id=provider_message_id,
             attempts=Outbox.attempts + 1,
             locked_until=None,
@@ -213,6 +240,23 @@ def mark_sent(session: Session, ids: Collection[int], token: str, now: dt.dateti
         )
     )
     return _rowcount(session, stmt)
+
+
+def flag_repeat(session: Session, rows: Collection[tuple[int, str]]) -> int:
+    """Mark rows `(id, dedup key)` whose last try may have reached the recipient unheard (a timeout, a flush killed
+    while waiting for the answer): their next send carries the "repeat" mark. Returns how many were flagged."""
+    if not rows:
+        return 0
+    query = select(Outbox).where(
+        tuple_(Outbox.id, Outbox.dedup_key).in_(list(rows)), Outbox.status != OutboxStatus.SENT
+    )
+    flagged = 0
+    for row in session.scalars(query):
+        if not (row.payload or {}).get("repeat"):
+            row.payload = {**(row.payload or {}), "repeat": True}
+            flagged += 1
+    session.flush()
+    return flagged
 
 
 def mark_failed(
@@ -225,7 +269,8 @@ def mark_failed(
     last_error: str,
     count_attempt: bool = True,
 ) -> int:
-    """Put rows back for a later try (or to `dead`) with the reason; `attempts` counts tries made."""
+    """Put rows back for a later try (or to `dead`) with the reason; `attempts` counts tries made (not a wait the
+    provider asked for, nor a refusal the admin must fix)."""
     stmt = (
         update(Outbox)
         .where(_held(ids, token))
@@ -249,3 +294,61 @@ def release(session: Session, ids: Collection[int], token: str, next_attempt_at:
         .values(status=OutboxStatus.PENDING, next_attempt_at=next_attempt_at, locked_until=None, claimed_by=None)
     )
     return _rowcount(session, stmt)
+
+
+def withdraw(session: Session, ids: Collection[int], token: str) -> int:
+    """Remove claimed rows unsent: an admin alert about a delivery failure that ended before it could go."""
+    return _rowcount(session, delete(Outbox).where(_held(ids, token)))
+
+
+def open_delivery_fingerprints(session: Session) -> set[str]:
+    """The delivery failure episodes still open."""
+    query = select(Alert.fingerprint).where(Alert.rule == DELIVERY_RULE, Alert.status == AlertStatus.OPEN)
+    return set(session.scalars(query))
+
+
+def open_delivery_alert(
+    session: Session, *, fingerprint: str, subject: str, details: dict[str, Any], now: dt.datetime
+) -> tuple[Alert, AlertEvent] | None:
+    """Open the alert of a delivery failure episode with its `opened` event; None while one is open already.
+
+    Must be the first statement of the session's transaction (SQLite takes the write lock first); two flushes
+    opening one episode at once on PostgreSQL meet the open-fingerprint index (IntegrityError for the second).
+    """
+    _begin_write(session)
+    held = select(Alert.id).where(Alert.fingerprint == fingerprint, Alert.status == AlertStatus.OPEN)
+    if session.scalar(held) is not None:
+        return None
+    alert = Alert(
+        rule=DELIVERY_RULE,
+        fingerprint=fingerprint,
+        severity="critical",
+        subject=subject,
+        details=details,
+        opened_at=now,
+        last_seen_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    event = AlertEvent(alert_id=alert.id, kind=EventKind.OPENED, at=now, payload={})
+    session.add(event)
+    session.flush()
+    return alert, event
+
+
+def resolve_delivery_alerts(session: Session, fingerprints: Collection[str], now: dt.datetime) -> int:
+    """End the episodes (delivery works again), each with its `resolved` event; returns how many ended."""
+    query = select(Alert).where(
+        Alert.rule == DELIVERY_RULE, Alert.status == AlertStatus.OPEN, Alert.fingerprint.in_(list(fingerprints))
+    )
+    ended = list(session.scalars(query))
+    for alert in ended:
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = now
+        session.add(AlertEvent(alert_id=alert.id, kind=EventKind.RESOLVED, at=now, payload={}))
+    session.flush()
+    return len(ended)
+
+
+def alert_is_open(session: Session, alert_id: int) -> bool:
+    return session.scalar(select(Alert.status).where(Alert.id == alert_id)) == AlertStatus.OPEN

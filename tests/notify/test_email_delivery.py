@@ -129,7 +129,10 @@ def test_a_refused_recipient_is_dead_and_the_others_are_delivered(
     dead = next(r for r in outbox_rows(engine) if r.recipient == OPS)
     assert dead.status == OutboxStatus.DEAD
     assert "550" in (dead.last_error or "")
-    assert [m["To"] for m in smtp_server.messages] == [BOSS]
+    # The alert, then the admin's alert about the refused mailbox (BOSS's catch-all route hears crawler health too).
+    assert [m["To"] for m in smtp_server.messages] == [BOSS, BOSS]
+    assert OPS in smtp_server.messages[1]["Subject"]
+    assert report.admin_alerts == 1
 
 
 def test_smtp_down_during_a_flush_then_everything_once_after_recovery(

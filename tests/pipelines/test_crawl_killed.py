@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from crawler.config import parse_config
+from crawler.crawl_process import DB_URL_ENV
 from crawler.items import Health
 from fixtures.pilot import scenario
 from fixtures.pilot.files import PRICE_LIST_CSV
@@ -71,10 +72,11 @@ def test_a_killed_crawl_then_a_new_crawl_leave_a_consistent_database(
     # One product page answers after 15 s: the rest of the site is crawled and stored meanwhile.
     pilot.set_mode("techsnab", Mode.SLOW, path=scenario.offer_for("techsnab", "TL-4003").path, delay=15)
     log = (tmp_path / "killed.log").open("w")
-    job = ["--config", str(PILOT_YAML), "--distributor", "techsnab", "--run-key", KILLED, "--db", db_url]
+    job = ["--config", str(PILOT_YAML), "--distributor", "techsnab", "--run-key", KILLED]
     crawl = subprocess.Popen(
         [sys.executable, "-m", "crawler.crawl_process", *job],
         cwd=REPO,
+        env={**os.environ, DB_URL_ENV: db_url},  # as pricewatch starts it: the URL never on the command line
         stdout=log,
         stderr=subprocess.STDOUT,
     )

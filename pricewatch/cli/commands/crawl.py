@@ -5,15 +5,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import click
 
 from crawler.errors import UserError
 from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config
-
-if TYPE_CHECKING:
-    pass
 
 COLUMNS = [
     ("distributor", "Distributor"),
@@ -84,7 +81,8 @@ def cli(
 ) -> None:
     """Crawl distributors' sites: each in its own process, a few at a time; print a summary per distributor.
 
-    Without --output the offers go through the pipelines into the database and each run gets a health verdict.
+    Without --output the offers go through the pipelines into the database and each run gets a health verdict
+    (each crawl process gets the database URL in its environment, never on its command line).
     Exits 1 if any crawl failed.
     """
     from pricewatch.cli.progress import crawl_progress, terminal_console

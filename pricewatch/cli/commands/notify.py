@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config, to_json
@@ -29,6 +31,9 @@ def flush(*, digest: bool, dry_run: bool, config_path: str, db_url: str, fmt: st
 
     A channel that is not configured (no Telegram token, no SMTP host) keeps its messages pending and
     reports them as "would send".
+
+    Exits 1, with one line on stderr per route, when delivery was refused for a reason retries cannot fix (a bot
+    token or SMTP login refused, a chat that does not exist, a refused mailbox) or a message was given up.
     """
     from notify.outbox import flush as flush_outbox
     from notify.report_files import digest_attachment
@@ -54,7 +59,11 @@ def flush(*, digest: bool, dry_run: bool, config_path: str, db_url: str, fmt: st
         return
     if fmt == "json":
         click.echo(to_json(report.summary()))
-        return
-    emit([{k: v for k, v in report.summary().items() if k != "would_send"}], fmt)
-    for channel, count in sorted(report.would_send.items()):
-        click.echo(f"would send {count} message(s) ({CHANNEL_NAMES.get(channel, channel)} not configured)")
+    else:
+        emit([{k: v for k, v in report.summary().items() if k not in ("would_send", "refused")}], fmt)
+        for channel, count in sorted(report.would_send.items()):
+            click.echo(f"would send {count} message(s) ({CHANNEL_NAMES.get(channel, channel)} not configured)")
+    for line in report.refusal_lines():
+        click.echo(f"error: {line}", err=True)
+    if report.refusals:
+        sys.exit(1)

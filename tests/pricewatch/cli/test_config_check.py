@@ -40,7 +40,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_good_config_is_ok_with_a_summary(
     pricewatch: Pricewatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PW_TEST_TG_TOKEN", "123:abc")
+    monkeypatch.setenv("PW_TEST_TG_TOKEN", "123456:bot-token-long-enough-to-mask")  # a short one is warned of
     path = write(tmp_path, GOOD)
     result = pricewatch("config", "check", "--config", str(path))
     assert (result.code, result.err) == (0, "")

@@ -60,23 +60,25 @@ def test_output_to_stdout_keeps_stdout_for_the_offers(pricewatch: Pricewatch, si
 
 
 def test_a_crawl_that_fails_says_why_and_exits_1(pricewatch: Pricewatch, tmp_path: Path) -> None:
+    # A bad selector no longer gets this far (the config refuses it at load): the crawl process fails on its
+    # database instead, whose URL it gets through its environment.
     config = tmp_path / "config.yaml"
     config.write_text(
         """
 distributors:
   - code: broken
-    name: Broken selectors
+    name: Broken database
     start_urls: ["http://127.0.0.1:9/"]
-    extraction: selectors
-    selectors: {price: ".price[["}
 """,
         encoding="utf-8",
     )
-    outcome = pricewatch("crawl", "--config", str(config), "-o", str(tmp_path / "o.jsonl"))
+    db = tmp_path / "no-such-folder" / "pricewatch.db"
+    outcome = pricewatch("crawl", "--config", str(config), "--db", f"sqlite:///{db}")
     assert outcome.code == 1
     assert "failed" in outcome.out
     assert outcome.err.strip().splitlines()[-1].startswith("error: crawl of broken failed: ")
-    assert "selectors.price: '.price[[' is not a valid CSS selector" in outcome.err
+    assert str(db.parent) in outcome.err
+    assert not db.parent.exists()
 
 
 def test_help_names_the_options(pricewatch: Pricewatch) -> None:
