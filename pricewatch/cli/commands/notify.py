@@ -40,7 +40,7 @@ def flush(*, digest: bool, dry_run: bool, config_path: str, db_url: str, fmt: st
     from storage.engine import make_engine
 
     config = get_config(config_path)
-    engine = make_engine(db_url)
+    engine = make_engine(db_url, create=False)
     try:
         report = flush_outbox(
             engine, config, digest=digest, dry_run=dry_run, attachment=digest_attachment(engine, config)

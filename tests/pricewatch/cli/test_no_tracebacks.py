@@ -198,6 +198,7 @@ READ_COMMANDS = {
     "match review": ("match", "review", "--out", "{folder}/review.csv", "--config", str(PILOT_YAML)),
     "evidence prune": ("evidence", "prune", "--config", str(PILOT_YAML)),
     "rules run": ("rules", "run", "--config", str(PILOT_YAML)),
+    "notify flush": ("notify", "flush", "--config", str(PILOT_YAML)),
     "catalog import": ("catalog", "import", str(SAMPLE)),
     "plan import": ("plan", "import", str(SAMPLE.with_name("sales_plan_ru.csv")), "--config", str(PILOT_YAML)),
 }
