@@ -71,14 +71,19 @@ class Period:
         return moment.astimezone(self.tz)
 
 
+DAY_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")  # ISO, and the way a Russian user writes a date
+
+
 def parse_day(value: str | dt.date | None, option: str) -> dt.date | None:
-    """A YYYY-MM-DD date from the command line; a bad one is a UserError naming the option."""
+    """A YYYY-MM-DD or DD.MM.YYYY date from the command line; a bad one is a UserError naming the option."""
     if value is None or isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
+    for pattern in DAY_FORMATS:
+        try:
+            return dt.datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise UserError(f"{option}: expected a date as YYYY-MM-DD or DD.MM.YYYY, got {value!r}")
 
 
 def resolve_period(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from crawler.errors import UserError
+from reports.csv_report import CsvDialectName
 from reports.data import ReportData, collect_report
 from reports.labels import ReportTexts, texts_for
 
@@ -29,7 +30,9 @@ def report_format(path: Path, fmt: str | None) -> ReportFormat:
     raise UserError(f"--out {path}: cannot tell the format from the name; use .xlsx, .pdf or .csv (or --format)")
 
 
-def render(fmt: ReportFormat, data: ReportData, texts: ReportTexts, link_base: Path) -> bytes:
+def render(
+    fmt: ReportFormat, data: ReportData, texts: ReportTexts, link_base: Path, csv_dialect: CsvDialectName = "bi"
+) -> bytes:
     """The report file's bytes; evidence links are relative to `link_base` (the folder the file will be in)."""
     if fmt == "xlsx":
         from reports.xlsx import render_xlsx
@@ -41,7 +44,7 @@ def render(fmt: ReportFormat, data: ReportData, texts: ReportTexts, link_base: P
         return render_pdf(data, texts, link_base)
     from reports.csv_report import render_csv
 
-    return render_csv(data, texts, link_base)
+    return render_csv(data, texts, link_base, csv_dialect)
 
 
 def _folder(path: Path) -> Path:
@@ -74,10 +77,11 @@ def _collect_and_render(
     date_from: str | dt.date | None,
     date_to: str | dt.date | None,
     language: str | None,
+    csv_dialect: CsvDialectName,
 ) -> tuple[ReportData, bytes]:
     texts = texts_for(config, language)  # a wrong --lang fails before the work
     data = collect_report(source, config, distributor=distributor, date_from=date_from, date_to=date_to)
-    return data, render(fmt, data, texts, link_base)
+    return data, render(fmt, data, texts, link_base, csv_dialect)
 
 
 def build_report(
@@ -90,6 +94,7 @@ def build_report(
     date_to: str | dt.date | None = None,
     language: str | None = None,
     link_base: Path | None = None,
+    csv_dialect: CsvDialectName = "bi",
 ) -> bytes:
     """The report file's bytes (e.g. for an email attachment); evidence links are relative to `link_base` (cwd)."""
     _, content = _collect_and_render(
@@ -101,6 +106,7 @@ def build_report(
         date_from=date_from,
         date_to=date_to,
         language=language,
+        csv_dialect=csv_dialect,
     )
     return content
 
@@ -115,12 +121,21 @@ def write_report(
     date_from: str | dt.date | None = None,
     date_to: str | dt.date | None = None,
     language: str | None = None,
+    csv_dialect: CsvDialectName = "bi",
 ) -> ReportData:
     """Collect, render and write one report file; returns the data it shows."""
     target = Path(path)
     folder = _folder(target)  # a wrong --out fails before the work, not after
     data, content = _collect_and_render(
-        fmt, source, config, folder, distributor=distributor, date_from=date_from, date_to=date_to, language=language
+        fmt,
+        source,
+        config,
+        folder,
+        distributor=distributor,
+        date_from=date_from,
+        date_to=date_to,
+        language=language,
+        csv_dialect=csv_dialect,
     )
     write_atomically(target, content)
     return data

@@ -17,6 +17,7 @@ from crawler.config import DEFAULT_CONFIG, Config, load_config
 from storage.engine import DEFAULT_DB_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
+DATE = click.DateTime(formats=["%Y-%m-%d", "%d.%m.%Y"])  # every command takes both
 
 
 def config_option(func: F) -> F:

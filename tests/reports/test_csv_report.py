@@ -1,4 +1,4 @@
-"""The CSV report for BI tools: BOM, comma-separated, fixed English columns, exact decimals, escaped formulas."""
+"""The CSV report: BOM, fixed English columns, exact decimals, escaped formulas; a BI and an Excel-ru dialect."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from reports.output import write_report
 PERIOD = {"date_from": "2026-03-01", "date_to": "2026-03-10"}
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
+def _rows(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    return list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8"), newline="")))
+    return list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8"), newline=""), delimiter=delimiter))
 
 
 def test_one_row_per_violation_with_exact_figures(scenario: Any, tmp_path: Path) -> None:
@@ -60,3 +60,16 @@ def test_columns_do_not_change_with_the_report_language(scenario: Any, tmp_path:
     write_report(ru, "csv", scenario.engine, scenario.config, language="ru", **PERIOD)
     write_report(en, "csv", scenario.engine, scenario.config, language="en", **PERIOD)
     assert ru.read_bytes() == en.read_bytes()
+
+
+def test_the_excel_ru_dialect_has_semicolons_decimal_commas_and_local_times(scenario: Any, tmp_path: Path) -> None:
+    bi, ru = tmp_path / "bi.csv", tmp_path / "ru.csv"
+    write_report(bi, "csv", scenario.engine, scenario.config, **PERIOD)
+    write_report(ru, "csv", scenario.engine, scenario.config, csv_dialect="excel-ru", **PERIOD)
+    assert ru.read_bytes().splitlines()[0].count(b";") == bi.read_bytes().splitlines()[0].count(b",")
+    by_key = {(r["distributor_code"], r["vendor_code"], r["rule"]): r for r in _rows(ru, delimiter=";")}
+    tl1001 = by_key[("techsnab", "TL-1001", "dumping")]
+    assert (tl1001["rrp"], tl1001["price"], tl1001["deviation_pct"]) == ("11000,00", "9000,00", "-18,18")
+    assert tl1001["first_seen"] == "03.03.2026 06:05:00"
+    assert by_key[("market", "TL-1002", "dumping")]["evidence_captured_at_utc"] == "04.03.2026 09:50:00"
+    assert [r["alert_id"] for r in _rows(ru, delimiter=";")] == [r["alert_id"] for r in _rows(bi)]

@@ -20,13 +20,12 @@ def cli_args(sqlite_scenario: Any, tmp_path: Path) -> list[str]:
     return ["--config", str(config), "--db", str(sqlite_scenario.engine.url)]
 
 
+@pytest.mark.parametrize("period", [("2026-03-01", "2026-03-10"), ("01.03.2026", "10.03.2026")], ids=["iso", "ru"])
 def test_writes_the_report_in_the_format_of_the_file_name(
-    cli_args: list[str], tmp_path: Path, pricewatch: Pricewatch
+    cli_args: list[str], tmp_path: Path, pricewatch: Pricewatch, period: tuple[str, str]
 ) -> None:
     out = tmp_path / "march.xlsx"
-    outcome = pricewatch(
-        "report", "violations", "--out", str(out), "--from", "2026-03-01", "--to", "2026-03-10", *cli_args
-    )
+    outcome = pricewatch("report", "violations", "--out", str(out), "--from", period[0], "--to", period[1], *cli_args)
     assert (outcome.code, outcome.err) == (0, "")
     assert outcome.out.startswith(f"{out}: 4 violations")
     assert openpyxl.load_workbook(out).sheetnames[0] == "Сводка"
@@ -35,7 +34,7 @@ def test_writes_the_report_in_the_format_of_the_file_name(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--from", "2026-02-30"], "error: --from: expected a date as YYYY-MM-DD, got '2026-02-30'"),
+        (["--from", "2026-02-30"], "error: --from: expected a date as YYYY-MM-DD or DD.MM.YYYY, got '2026-02-30'"),
         (["--from", "2026-03-10", "--to", "2026-03-01"], "error: --from 2026-03-10 is after --to 2026-03-01"),
         (["--distributor", "nope"], "error: --distributor: no distributor 'nope' in the database (known: market,"),
         (["--format", "pdf", "--out", "/nonexistent/r.pdf"], "error: --out /nonexistent/r.pdf: folder /nonexistent"),
@@ -71,3 +70,14 @@ def test_an_empty_database_gives_an_empty_report(
     assert (outcome.code, outcome.err) == (0, "")
     assert outcome.out.startswith(f"{out}: 0 violations, 0 distributors")
     assert out.stat().st_size > 0
+
+
+def test_the_csv_dialect_for_russian_excel_is_chosen_on_the_command_line(
+    cli_args: list[str], tmp_path: Path, pricewatch: Pricewatch
+) -> None:
+    out = tmp_path / "march.csv"
+    period = ["--from", "01.03.2026", "--to", "10.03.2026"]
+    outcome = pricewatch("report", "violations", "--out", str(out), "--dialect", "excel-ru", *period, *cli_args)
+    assert (outcome.code, outcome.err) == (0, "")
+    header = out.read_bytes()[3:].decode("utf-8").splitlines()[0]
+    assert header.startswith("alert_id;distributor_code;")

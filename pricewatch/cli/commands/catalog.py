@@ -9,10 +9,9 @@ from pathlib import Path
 
 import click
 
-from pricewatch.cli.common import db_option, emit, format_option
+from pricewatch.cli.common import DATE, db_option, emit, format_option
 
 MAX_WARNINGS_SHOWN = 20
-DATE = click.DateTime(formats=["%Y-%m-%d", "%d.%m.%Y"])
 
 
 @click.group()

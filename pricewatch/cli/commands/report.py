@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pricewatch.cli.common import config_option, db_option, get_config
+
+if TYPE_CHECKING:
+    from reports.csv_report import CsvDialectName
 
 
 @click.group()
@@ -29,8 +33,16 @@ def cli() -> None:
     metavar="CODE|all",
     help="One distributor, or all of them (the PDF then has one section per distributor).",
 )
-@click.option("--from", "date_from", metavar="YYYY-MM-DD", help="First day [default: 29 days before --to].")
-@click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Last day [default: today], in the config's time zone.")
+@click.option("--from", "date_from", metavar="DATE", help="First day [default: 29 days before --to].")
+@click.option("--to", "date_to", metavar="DATE", help="Last day [default: today], in the config's time zone.")
+@click.option(
+    "--dialect",
+    "csv_dialect",
+    type=click.Choice(["bi", "excel-ru"]),
+    default="bi",
+    show_default=True,
+    help="CSV only: bi (comma, decimal point) for BI tools, excel-ru (;, decimal comma) for Excel in Russian.",
+)
 @click.option("--lang", type=click.Choice(["ru", "en"]), help="Report language [default: notify.language].")
 @config_option
 @db_option
@@ -41,6 +53,7 @@ def violations(
     distributor: str,
     date_from: str | None,
     date_to: str | None,
+    csv_dialect: CsvDialectName,
     lang: str | None,
     config_path: str,
     db_url: str,
@@ -51,7 +64,10 @@ def violations(
     xlsx  Summary (per distributor), Violations, Price history and Stock sheets, native charts.
     pdf   Headline figures, price-vs-RRP charts, stock-outs and lost sales, violations with evidence
           thumbnails; each section shows the deepest violations and says how many more the XLSX has.
-    csv   One row per violation for BI tools: UTF-8 with BOM, comma-separated, English column names.
+    csv   One row per violation: UTF-8 with BOM, English column names; --dialect bi (comma, decimal point)
+          for BI tools, excel-ru (;, decimal comma, local times) to open in Excel with Russian settings.
+
+    Dates as YYYY-MM-DD or DD.MM.YYYY.
 
     Evidence links are relative to the report's folder.
     """
@@ -71,6 +87,7 @@ def violations(
             date_from=date_from,
             date_to=date_to,
             language=lang,
+            csv_dialect=csv_dialect,
         )
     finally:
         engine.dispose()
