@@ -383,11 +383,9 @@ class _Collector:
 
     def _distributors(self, code: str | None) -> list[queries.DistributorRow]:
         """The distributor with `code` (every one for None); an unknown code is a UserError naming the known."""
-        dists = queries.distributors(self.session, code)
-        if code is not None and not dists:
-            known = ", ".join(d.code for d in queries.distributors(self.session)) or "none yet"
-            raise UserError(f"--distributor: no distributor {code!r} in the database (known: {known})")
-        return dists
+        if code is not None:
+            return [queries.require_distributor(self.session, code)]
+        return queries.distributors(self.session)
 
     def _scan(self, dists: dict[int, queries.DistributorRow], violated: set[int]) -> _Scan:
         """The observation pass, then the history of violated listings matched to no product (not in that pass)."""

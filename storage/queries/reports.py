@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from crawler.errors import UserError
 from crawler.items import StockState
 from storage.models import (
     Alert,
@@ -98,6 +99,15 @@ def distributors(session: Session, code: str | None = None) -> list[DistributorR
     if code is not None:
         query = query.where(Distributor.code == code)
     return [DistributorRow(i, c, n) for i, c, n in session.execute(query)]
+
+
+def require_distributor(session: Session, code: str, option: str = "--distributor") -> DistributorRow:
+    """The distributor with `code`; an unknown code is a UserError naming the option and the known codes."""
+    found = distributors(session, code)
+    if not found:
+        known = ", ".join(d.code for d in distributors(session)) or "none yet"
+        raise UserError(f"{option}: no distributor {code!r} in the database (known: {known})")
+    return found[0]
 
 
 def violation_alerts(

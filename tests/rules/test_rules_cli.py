@@ -70,6 +70,9 @@ def test_alerts_list_filters_and_show_tells_the_history(
     assert [a["rule"] for a in open_only] == ["parallel_import"]
     by_shop = json.loads(pricewatch("alerts", "list", "--distributor", "shop", *common, "--format", "json").out)
     assert [a["rule"] for a in by_shop] == ["dumping"]
+    nosuch = pricewatch("alerts", "list", "--distributor", "nosuch", *common)
+    assert nosuch.code == 2
+    assert nosuch.err.startswith("error: --distributor: no distributor 'nosuch' in the database (known: ")
     by_rule = json.loads(pricewatch("alerts", "list", "--rule", "dumping", *common, "--format", "json").out)
     assert by_rule[0]["details"]["price"] == "9000.00"
     assert by_rule[0]["opened_at"].endswith("+00:00")  # JSON times are UTC ISO

@@ -88,11 +88,14 @@ def list_(
     (tables) or ISO UTC (JSON, which also carries each alert's details)."""
     from storage.engine import make_engine, session_scope
     from storage.queries.alerts import list_alerts
+    from storage.queries.reports import require_distributor
 
     tz = _tz(fmt, config_path)
     engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
+            if distributor_code is not None:
+                require_distributor(session, distributor_code)
             views = list_alerts(session, open_only=open_only, rule=rule, distributor_code=distributor_code, limit=limit)
             rows = [_row(view, tz) for view in views]
     finally:
