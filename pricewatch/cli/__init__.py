@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import click
+from click.utils import make_default_short_help
 
 from crawler.errors import UserError
 from pricewatch.cli import commands
@@ -31,14 +32,26 @@ class LazyGroup(click.Group):
         return sorted({*self._modules(), *entry_points(group=COMMAND_ENTRY_POINTS).names})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command: click.Command | None = None
         if cmd_name in self._modules():
             module = importlib.import_module(f"{commands.__name__}.{cmd_name.replace('-', '_')}")
-            command: click.Command = module.cli
-            return command
-        for point in entry_points(group=COMMAND_ENTRY_POINTS, name=cmd_name):
-            loaded: click.Command = point.load()
-            return loaded
-        return None
+            command = module.cli
+        else:
+            for point in entry_points(group=COMMAND_ENTRY_POINTS, name=cmd_name):
+                command = point.load()
+                break
+        if command is not None:
+            _whole_first_sentences(command)
+        return command
+
+
+def _whole_first_sentences(command: click.Command) -> None:
+    """Command lists in --help show each command's whole first sentence, where click would cut it to fit with "…"."""
+    if command.short_help is None and command.help:
+        command.short_help = make_default_short_help(command.help, max_length=len(command.help))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _whole_first_sentences(sub)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

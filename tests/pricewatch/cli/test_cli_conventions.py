@@ -92,3 +92,19 @@ def test_end_to_end_through_the_console_script(tmp_path: Path) -> None:
     bad = run("catalog", "import", str(tmp_path / "pw.db"))
     assert bad.returncode == 2
     assert bad.stderr == "error: pw.db: not a table file (binary content; expected CSV text or XLSX)\n"
+
+
+def _groups(pricewatch: Pricewatch) -> list[tuple[str, ...]]:
+    """Every command group's path, the top one first (read off the top-level help's command list)."""
+    listing = pricewatch("--help").out.split("Commands:", 1)[1]
+    names = [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+    return [(), *[(name,) for name in names if "Commands:" in pricewatch(name, "--help").out]]
+
+
+def test_help_lists_every_command_with_its_whole_first_sentence(pricewatch: Pricewatch) -> None:
+    groups = _groups(pricewatch)
+    assert ("catalog",) in groups
+    for group in groups:
+        listing = pricewatch(*group, "--help").out.split("Commands:", 1)[1]
+        cut = [line for line in listing.splitlines() if line.rstrip().endswith(("...", "…"))]
+        assert cut == [], f"pricewatch {' '.join(group)} --help"
