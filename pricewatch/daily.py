@@ -210,5 +210,6 @@ def run_daily(
         result.skipped_reason = f"another run-daily holds the lock ({busy.holder})"
     finally:
         engine.dispose()
-    log.warning("run-daily %s", result.headline())
+    # A run that did all it should is news, not a warning; a failed or skipped one is a warning.
+    log.log(logging.INFO if result.exit_code == 0 else logging.WARNING, "run-daily %s", result.headline())
     return result

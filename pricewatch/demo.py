@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -159,6 +160,7 @@ def run_demo(
     """Start the pilot sites, load the sample catalog and plan, run day 1 and day 2, write the reports."""
     from fixtures.sites import start_pilot_sites
 
+    started = time.monotonic()
     out_dir = out_dir.resolve()
     _fresh(out_dir)
     db_url = f"sqlite:///{out_dir / 'pricewatch.db'}"
@@ -183,4 +185,11 @@ def run_demo(
     console.print(f"  evidence (HTML and screenshots): {out_dir / 'evidence'}")
     console.print(f"  database (SQLite, views v_latest_offers and v_open_violations): {out_dir / 'pricewatch.db'}")
     console.print(f"  try: pricewatch alerts list --db sqlite:///{out_dir / 'pricewatch.db'} --config {config_path}")
+    console.print(f"[bold]Демо заняло / the demo took[/] {_duration(time.monotonic() - started)}")
     return result
+
+
+def _duration(seconds: float) -> str:
+    """`1 min 05 s` (or `42 s`): whole seconds, as a person reads a run's length."""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

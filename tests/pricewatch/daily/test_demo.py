@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +31,7 @@ def test_demo_runs_both_days_prints_the_expected_alerts_and_writes_the_reports(
     text = out.getvalue()
     assert "Would send" in text
     assert "Where to look" in text
+    assert re.search(r"the demo took (\d+ min \d\d|\d+) s\n", text)
     names = sorted(p.name for p in result.reports)
     assert names == ["violations.csv", "violations.pdf", "violations.xlsx"]
     assert (tmp_path / "demo-out" / "violations.pdf").read_bytes().startswith(b"%PDF")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -140,13 +141,18 @@ def test_two_run_daily_started_together_make_one_runs_alerts(
 
 
 def test_a_run_that_died_is_taken_over_by_the_next(
-    sqlite_url: str, pilot_env: PilotSites, one_shop_config: Path
+    sqlite_url: str, pilot_env: PilotSites, one_shop_config: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = make_engine(sqlite_url)
     with session_scope(engine) as session:
         session.add(DailyRun(status="running", host="gone", pid=999999))
-    result = run_daily(load_config(one_shop_config), str(one_shop_config), sqlite_url)
+    with caplog.at_level(logging.INFO, logger="pricewatch.daily"):
+        result = run_daily(load_config(one_shop_config), str(one_shop_config), sqlite_url)
     assert result.exit_code == EXIT_OK, result.failures
+    # The takeover is worth a warning; the run that then did all it should is not.
+    levels = {r.getMessage().split(";")[0]: r.levelname for r in caplog.records if r.name == "pricewatch.daily"}
+    assert [level for message, level in levels.items() if message.startswith("run-daily")] == ["INFO"]
+    assert "WARNING" in [level for message, level in levels.items() if "had died" in message]
     with session_scope(engine) as session:
         statuses = [r.status for r in session.scalars(select(DailyRun).order_by(DailyRun.id))]
     assert statuses == ["failed", "ok"]
