@@ -33,6 +33,7 @@ from pydantic_core import ErrorDetails
 from crawler.errors import UserError
 
 DEFAULT_CONFIG = "pilot.yaml"
+DEFAULT_TIMEZONE = "Europe/Moscow"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 _SECRET_KEYS = {"token", "password"}
 # What Telegram's Bot API takes as a chat: a numeric id (groups and channels negative) or a public @username.
@@ -450,7 +451,7 @@ class Crawl(Strict):
 
 
 class Config(Strict):
-    timezone: str = "Europe/Moscow"
+    timezone: str = DEFAULT_TIMEZONE
     distributors: list[Distributor]
     sellers: list[AuthorizedSeller] = []
     matching: Matching = Matching()

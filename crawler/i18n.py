@@ -41,6 +41,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "signal.foreign_gtin": ("чужой штрихкод (EAN)", "EAN not in the catalog"),
     "signal.below_dealer_price": ("цена ниже дилерской", "price below the dealer price"),
     "label.seller": ("Продавец", "Seller"),
+    "alert.open": ("открыто", "open"),
+    "alert.resolved": ("устранено", "resolved"),
     "label.price": ("Цена", "Price"),
     "label.rrp": ("РРЦ", "RRP"),
     "label.deviation": ("Отклонение", "Deviation"),

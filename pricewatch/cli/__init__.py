@@ -7,14 +7,14 @@ A module above this package adds its command through the `pricewatch.commands` e
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import pkgutil
 import sys
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, cast
 
 import click
-from click.utils import make_default_short_help
 
 from crawler.errors import UserError
 from pricewatch.cli import commands
@@ -35,20 +35,27 @@ class LazyGroup(click.Group):
         command: click.Command | None = None
         if cmd_name in self._modules():
             module = importlib.import_module(f"{commands.__name__}.{cmd_name.replace('-', '_')}")
-            command = module.cli
+            command = cast(click.Command, module.cli)
         else:
             for point in entry_points(group=COMMAND_ENTRY_POINTS, name=cmd_name):
-                command = point.load()
+                command = cast(click.Command, point.load())
                 break
         if command is not None:
             _whole_first_sentences(command)
         return command
 
 
+def first_sentence(help_text: str) -> str:
+    """The first sentence of a docstring's first paragraph, on one line."""
+    paragraph = " ".join(inspect.cleandoc(help_text).split("\n\n", 1)[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[: end + 1]
+
+
 def _whole_first_sentences(command: click.Command) -> None:
     """Command lists in --help show each command's whole first sentence, where click would cut it to fit with "…"."""
     if command.short_help is None and command.help:
-        command.short_help = make_default_short_help(command.help, max_length=len(command.help))
+        command.short_help = first_sentence(command.help)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _whole_first_sentences(sub)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from crawler.config import DEFAULT_CONFIG, Config, load_config
+from crawler.config import DEFAULT_CONFIG, DEFAULT_TIMEZONE, Config, ConfigError, load_config
+from crawler.i18n import Texts
+from pricewatch.cli import headers
 from storage.engine import DEFAULT_DB_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,22 +87,46 @@ def to_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=plain)
 
 
+def table_texts() -> Texts | None:
+    """The words and number formats tables are shown in: the language of the running command's config (its
+    --config, else PRICEWATCH_CONFIG or pilot.yaml), Russian when there is none. A config the command does not
+    need and cannot read does not stop it: its own checks report the config where it matters."""
+    ctx = click.get_current_context(silent=True)
+    path = ctx.params.get("config_path") if ctx is not None else None
+    chosen = Path(path or os.environ.get("PRICEWATCH_CONFIG") or DEFAULT_CONFIG)
+    if not chosen.is_file():
+        return Texts("ru", ZoneInfo(DEFAULT_TIMEZONE))
+    try:
+        config = load_config(chosen)
+    except ConfigError:
+        return Texts("ru", ZoneInfo(DEFAULT_TIMEZONE))
+    return Texts(config.notify.language, config.tz)
+
+
 def emit(
     rows: Sequence[Mapping[str, Any]],
     fmt: str,
     columns: Iterable[tuple[str, str]] | None = None,
-    title: str | None = None,
+    title: str | tuple[str, str] | None = None,
     err: bool = False,
 ) -> None:
-    """Print rows as a rich table (`table`) or a JSON array (`json`); to stderr with `err` (stdout carries data)."""
+    """Print rows as a rich table (`table`) or a JSON array (`json`); to stderr with `err` (stdout carries data).
+
+    A table's headers and known values are in the config's language (pricewatch/cli/headers.py); a title given
+    as (Russian, English) likewise. JSON keeps keys and codes as they are, for scripts.
+    """
     if fmt == "json":
         click.echo(to_json([{k: plain(v) for k, v in row.items()} for row in rows]), err=err)
         return
+    texts = table_texts()
+    if isinstance(title, tuple):
+        title = title[0] if texts is not None and texts.language == "ru" else title[1]
     cols = list(columns) if columns is not None else [(k, k) for k in (rows[0].keys() if rows else [])]
     table = Table(title=title, show_lines=False)
-    for _, header in cols:
-        table.add_column(header)
+    for key, english in cols:
+        table.add_column(headers.header(texts, key, english))
     for row in rows:
-        table.add_row(*("" if row.get(key) is None else str(plain(row.get(key))) for key, _ in cols))
+        shown = (headers.cell(texts, key, row.get(key)) for key, _ in cols)
+        table.add_row(*("" if value is None else str(plain(value)) for value in shown))
     stream = sys.stderr if err else sys.stdout
     Console(file=stream, width=200 if not stream.isatty() else None).print(table)

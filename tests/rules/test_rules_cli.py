@@ -84,7 +84,7 @@ def test_alerts_list_filters_and_show_tells_the_history(
 
     table = pricewatch("alerts", "list", *common)
     assert table.code == 0
-    assert "parallel_import" in table.out
+    assert "Параллельный импорт" in table.out  # rules in words, in the config's language
     assert "Демпинг: TL-1001" in pricewatch("alerts", "show", str(dumping_id), *common).out
 
     missing = pricewatch("alerts", "show", "999", *common)

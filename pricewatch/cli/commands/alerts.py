@@ -100,7 +100,7 @@ def list_(
             rows = [_row(view, tz) for view in views]
     finally:
         engine.dispose()
-    emit(rows, fmt, LIST_COLUMNS, title=f"{len(rows)} alert(s)")
+    emit(rows, fmt, LIST_COLUMNS, title=(f"Оповещений: {len(rows)}", f"{len(rows)} alert(s)"))
 
 
 @cli.command()
@@ -143,5 +143,5 @@ def show(*, alert_id: int, config_path: str, db_url: str, fmt: str) -> None:
         {"field": f"details.{k}", "value": to_json(v) if isinstance(v, list | dict) else v}
         for k, v in row["details"].items()
     ]
-    emit(fields, fmt, [("field", "field"), ("value", "value")], title=f"alert {alert_id}")
+    emit(fields, fmt, [("field", "field"), ("value", "value")], title=(f"Оповещение {alert_id}", f"alert {alert_id}"))
     emit(events, fmt, [("id", "id"), ("kind", "event"), ("at", "at"), ("severity", "severity"), ("subject", "subject")])

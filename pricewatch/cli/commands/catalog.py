@@ -98,7 +98,7 @@ def import_(
                 ("version", "version"),
                 ("valid_from", "valid from"),
             ],
-            title=f"{file}: imported",
+            title=(f"{file}: загружен", f"{file}: imported"),
         )
 
 

@@ -102,7 +102,7 @@ def cli(
             on_progress=on_progress,
             log_dir=log_dir,
         )
-    emit([s.row() for s in summaries], fmt, COLUMNS, title="Crawl", err=output == "-")
+    emit([s.row() for s in summaries], fmt, COLUMNS, title=("Сбор данных", "Crawl"), err=output == "-")
     failed = [s for s in summaries if s.failed]
     for summary in failed:
         click.echo(f"error: crawl of {summary.distributor} failed: {summary.reason}", err=True)

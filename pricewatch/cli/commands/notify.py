@@ -55,7 +55,8 @@ def flush(*, digest: bool, dry_run: bool, config_path: str, db_url: str, fmt: st
             ("rows", "rows"),
             ("text", "message"),
         ]
-        emit(report.preview, fmt, columns, title=f"would send {len(report.preview)} message(s)")
+        count = len(report.preview)
+        emit(report.preview, fmt, columns, title=(f"к отправке: {count}", f"would send {count} message(s)"))
         return
     if fmt == "json":
         click.echo(to_json(report.summary()))

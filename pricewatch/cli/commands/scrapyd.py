@@ -40,6 +40,6 @@ def status(*, config_path: str, fmt: str) -> None:
     rows = [s.row() for s in statuses]
     if fmt == "table":
         rows = [{**row, "running": ", ".join(row["running"]), "pending": ", ".join(row["pending"])} for row in rows]
-    emit(rows, fmt, COLUMNS, title="Scrapyd hosts")
+    emit(rows, fmt, COLUMNS, title=("Узлы Scrapyd", "Scrapyd hosts"))
     if not all(s.ready for s in statuses):
         raise click.exceptions.Exit(1)

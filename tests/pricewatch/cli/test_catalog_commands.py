@@ -33,14 +33,18 @@ def test_import_prints_a_summary_and_list_shows_current_rrp(pricewatch: Pricewat
 
     table = pricewatch("catalog", "list", "--db", db_url, "--on", "2026-02-01")
     assert "TL-3002" in table.out
-    assert "14990.00" in table.out
+    # In the pilot config's language (Russian): headers in words, money as the messages write it.
+    assert "РРЦ" in table.out
+    assert "артикул" in table.out
+    assert "14 990 ₽" in table.out
+    assert "2 490,50 ₽" in table.out
     assert "4006381333931, 5901234123457" in table.out
 
 
 def test_reimport_says_nothing_changed(pricewatch: Pricewatch, sqlite_url: str) -> None:
     first = pricewatch("catalog", "import", str(SAMPLE), "--db", sqlite_url)
     assert first.code == 0
-    assert "pricelist_ru.csv: imported" in first.out
+    assert "pricelist_ru.csv: загружен" in first.out  # the table's title, in the config's language
     again = pricewatch("catalog", "import", str(SAMPLE), "--db", sqlite_url)
     assert again.code == 0
     assert "already imported as price list #1 (version 1" in again.out

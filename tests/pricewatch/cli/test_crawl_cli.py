@@ -55,7 +55,7 @@ def test_output_to_stdout_keeps_stdout_for_the_offers(pricewatch: Pricewatch, si
     lines = outcome.out.splitlines()
     assert len(lines) == 2
     assert all(json.loads(line)["distributor"] == TECHSNAB for line in lines)
-    assert "Distributor" in outcome.err
+    assert "дистрибьютор" in outcome.err  # the summary table, in the config's language
     assert "finished" in outcome.err
 
 
