@@ -7,8 +7,15 @@ What counts as a price, decided here once for every spider:
   says its decimal separator is ".").
 - A number next to a currency sign or word beats any bare number ("Цена: 12 990 ₽ (скидка 10%)" → 12990).
   Percentages, counts ("2 шт"), numbers glued to letters (vendor codes) and minus-signed numbers (discount
-  badges, "−500 ₽") are never prices. Amounts after "скидка", "экономия", "было", "старая цена", "/мес"… are
-  used only when nothing else is there (so an old-price element "Было 14 990 ₽" still reads 14990).
+  badges, "−500 ₽") are never prices. Amounts after "скидка", "экономия", "было", "старая цена"… are used only
+  when nothing else is there (so an old-price element "Было 14 990 ₽" still reads 14990).
+- A credit, instalment or per-month amount is never the offer price, not even when it is the only amount:
+  "В кредит 1 667 ₽ в месяц", "от 1 667 ₽/мес", "Рассрочка 0-0-12: 833 ₽ × 12", "Долями 4 × 2 500 ₽",
+  "Платёж от 1 667 ₽", "4 payments of $25", "$25/mo" are dropped before the price is chosen, so
+  "Цена 10 000 ₽, в кредит от 1 667 ₽/мес" reads 10000 and a text with only a monthly payment reads no price.
+  The credit word counts for the amounts after it in its clause (up to a "." "," ";" or an earlier amount
+  with a currency); a per-month or "× N" mark counts for the amount it follows. A bare number after "×" or
+  before "платежа", "месяцев", "payments" is a count, never a price.
 - "по запросу", "уточняйте цену", "call for price"… → amount None, FLAG_PRICE_ON_REQUEST, even when a phone
   number follows.
 - "от 1 000 ₽", "from $10" and ranges "1 990 – 2 490 ₽" → the lower bound as amount with FLAG_PRICE_FROM: the
@@ -23,6 +30,7 @@ What counts as a price, decided here once for every spider:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -94,7 +102,20 @@ _SECONDARY_BEFORE = re.compile(
     r"|было|старая\s+цена|обычная\s+цена|old\s+price|was|доставка|delivery)\s?:?\s?(?:\S{1,9}\s?)?$",
     re.IGNORECASE,
 )
-_SECONDARY_AFTER = re.compile(rf"\s?(?:{_CURRENCY.pattern})?\s?(?i:(?:/|в|per|за|x|×)\s?(?:мес|month|mo\b))")
+# Credit and instalment offers: a word before the amount in its clause, or a per-month / "× N payments" mark after.
+_CREDIT_BEFORE = re.compile(
+    rf"(?<![{_LETTER}])(?:кредит|рассрочк|долями|сплит|split|частями|подели|платеж|платёж|ежемесячн"
+    r"|instal+ments?\b|payments?\s+of\b|pay\s+in\s+\d|monthly\b|per\s+month\b)|(?<![0-9])0[-–]0[-–][0-9]{1,2}(?![0-9])",
+    re.IGNORECASE,
+)
+_CREDIT_AFTER = re.compile(
+    rf"\s?(?:{_CURRENCY.pattern})?\.?\s?(?i:(?:/|в|per|за|a|x|×)\s?(?:мес|month|mo\b|mth\b)|ежемесячно|monthly\b"
+    r"|[x×*]\s?[0-9]{1,2}(?![0-9.,])(?!\s?(?:шт|pcs|pc\b|ед)))"
+)
+# "4 платежа", "12 месяцев", "4 payments": a count of payments or months.
+_PAYMENTS_AFTER = re.compile(r"\s?(?:платеж|платёж|payments?\b|instal+ments?\b|месяц|мес\b)", re.IGNORECASE)
+_FACTOR_BEFORE = re.compile(r"(?:[×*]|(?<![0-9A-Za-z])x)\s?$")
+_CLAUSE_BREAK = re.compile(r"[;!?|]|[.,](?![0-9])|(?<![0-9])[.,]")
 _RANGE_BETWEEN = re.compile(r"\s*(?:[-−–—‑]|\.\.\.?|…|до|to)\s*", re.IGNORECASE)
 # "1 990 / 2 490 ₽": a bare number joined to a priced one shares its currency (and then conflicts with it).
 _JOINED_BETWEEN = re.compile(rf"{_RANGE_BETWEEN.pattern}|\s*[/|]\s*", re.IGNORECASE)
@@ -172,8 +193,38 @@ def _between(text: str, left: _Candidate, right: _Candidate) -> str:
     return _CURRENCY.sub(" ", text[left.end : right.start])
 
 
+def _currency_at(text: str, start: int, end: int) -> str | None:
+    """The currency written right after the number, else right before it."""
+    if after := _CURRENCY_AFTER.match(text, end):
+        return currency_code(after.group())
+    if before := _CURRENCY_BEFORE.search(text, max(0, start - _WINDOW), start):
+        return currency_code(before.group().rstrip(": "))
+    return None
+
+
+def _on_credit(text: str, clause: int, start: int, end: int) -> bool:
+    """A credit word earlier in the number's clause, or a per-month / "× N" mark after it."""
+    return _CREDIT_BEFORE.search(text, clause, start) is not None or _CREDIT_AFTER.match(text, end) is not None
+
+
+def _is_count_of(text: str, start: int, end: int) -> bool:
+    """A bare number that counts payments or months, or a factor after "×": never a price."""
+    return (
+        _PAYMENTS_AFTER.match(text, end) is not None
+        or _FACTOR_BEFORE.search(text, max(0, start - 3), start) is not None
+    )
+
+
+def _clause_start(breaks: list[int], fence: int, start: int) -> int:
+    """Where the number's clause begins: after the last clause break or the last amount with a currency."""
+    i = bisect_right(breaks, start)
+    return max(fence, breaks[i - 1] if i else 0)
+
+
 def _candidates(text: str, decimal_separator: str | None) -> list[_Candidate]:
     found = []
+    breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text)]
+    fence = 0  # the end of the last amount with a currency: a credit word before it was that amount's
     for match in _NUMBER.finditer(text):
         start, end = match.span()
         if _NOT_PRICE_AFTER.match(text, end) or _is_negative(text, start) or _glued_to_word(text, end):
@@ -181,16 +232,20 @@ def _candidates(text: str, decimal_separator: str | None) -> list[_Candidate]:
         amount = _read_amount(match.group(), decimal_separator)
         if amount is None:
             continue
+        currency = _currency_at(text, start, end)
+        clause = _clause_start(breaks, fence, start)
+        fence = end if currency else fence
+        if _on_credit(text, clause, start, end) or (currency is None and _is_count_of(text, start, end)):
+            continue
         window = max(0, start - _WINDOW)
-        currency = None
-        if after := _CURRENCY_AFTER.match(text, end):
-            currency = currency_code(after.group())
-        elif before := _CURRENCY_BEFORE.search(text, window, start):
-            currency = currency_code(before.group().rstrip(": "))
-        secondary = bool(_SECONDARY_BEFORE.search(text, window, start) or _SECONDARY_AFTER.match(text, end))
+        secondary = bool(_SECONDARY_BEFORE.search(text, window, start))
         lower_bound = bool(_LOWER_BOUND_BEFORE.search(text, window, start))
         found.append(_Candidate(start, end, amount, currency, secondary, lower_bound))
-    # In "1 990 – 2 490 ₽" the currency after the upper bound belongs to the lower bound too.
+    return _range_currency_shared(text, found)
+
+
+def _range_currency_shared(text: str, found: list[_Candidate]) -> list[_Candidate]:
+    """In "1 990 – 2 490 ₽" the currency after the upper bound belongs to the lower bound too."""
     for i in range(len(found) - 2, -1, -1):
         left, right = found[i], found[i + 1]
         if left.currency is None and right.currency and _JOINED_BETWEEN.fullmatch(_between(text, left, right)):
@@ -205,7 +260,7 @@ def _first_currency(text: str) -> str | None:
 
 def _likeliest(found: list[_Candidate]) -> list[_Candidate]:
     """The candidates that may be the price: those with a currency if any have one, of those the primary ones
-    (not after "скидка", "было", "/мес"…) if any are."""
+    (not after "скидка", "было"…) if any are."""
     pool = [c for c in found if c.currency] or found
     return [c for c in pool if not c.secondary] or pool
 

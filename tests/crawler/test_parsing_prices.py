@@ -85,3 +85,78 @@ def test_only_the_head_of_a_long_text_is_read() -> None:
     filler = "Описание товара. " * 100
     assert parse_price("12 990 ₽ " + filler).amount == Decimal("12990.00")
     assert parse_price(filler + "12 990 ₽").amount is None
+
+
+# Issue 14, case 2: a credit, instalment or per-month amount is never the offer price.
+OFFER_PRICE_BESIDE_CREDIT = [
+    ("Цена 10 000 ₽, в кредит от 1 667 ₽/мес", "10000.00"),
+    ("10 000 ₽ или 1 667 ₽/мес", "10000.00"),
+    ("10 000 ₽ В кредит 1 667 ₽ в месяц", "10000.00"),
+    ("10 000 ₽ Рассрочка 0-0-12: 833 ₽ × 12", "10000.00"),
+    ("10 000 ₽ Долями 4 × 2 500 ₽", "10000.00"),
+    ("10 000 ₽ Сплит: 4 платежа по 2 500 ₽", "10000.00"),
+    ("10 000 ₽ Оплата частями 2 500 ₽ × 4", "10000.00"),
+    ("10 000 ₽ платёж от 1 667 ₽", "10000.00"),
+    ("10 000 ₽ Ежемесячный платеж: 1 667 ₽", "10000.00"),
+    ("10 000 ₽. Рассрочка от 833 руб. в мес.", "10000.00"),
+    ("10 000 руб. В рассрочку на 12 месяцев от 833 руб.", "10000.00"),
+    ("В кредит от 1 667 ₽/мес, цена 10 000 ₽", "10000.00"),
+    ("В кредит 1 667 ₽/мес или 10 000 ₽ сразу", "10000.00"),
+    ("Цена: 10 000 ₽ (в кредит 1 667 ₽ в месяц)", "10000.00"),
+    ("Цена 10\xa0000\xa0₽; кредит от 1\xa0667\xa0₽/мес.", "10000.00"),
+    ("Старая цена 12 000 ₽ Цена 10 000 ₽ от 1 667 ₽/мес", "10000.00"),
+    ("$100.00 or 4 interest-free payments of $25.00", "100.00"),
+    ("$100 or $9.99/mo", "100.00"),
+    ("$100, from $9 per month", "100.00"),
+    ("1 ₽", "1.00"),
+    ("1 ₽ в корзине", "1.00"),
+    ("2 × 1 500 ₽", "1500.00"),
+]
+
+ONLY_CREDIT = [
+    "В кредит 1 667 ₽ в месяц",
+    "от 1 667 ₽/мес",
+    "1 667 ₽/мес",
+    "1 667 ₽ / мес.",
+    "1 667 руб. в месяц",
+    "Рассрочка 0-0-12: 833 ₽ × 12",
+    "Рассрочка 0–0–24",
+    "Долями 4 × 2 500 ₽",
+    "Сплит 2 500 ₽ × 4",
+    "Яндекс Сплит: от 2 500 ₽",
+    "Плати частями 4 платежа по 2 500 ₽",
+    "Подели: 4 × 2 500 ₽",
+    "Платёж от 1 667 ₽",
+    "Ежемесячный платёж 1 667 ₽",
+    "Кредит от 1 667 ₽",
+    "В рассрочку на 12 месяцев",
+    "4 payments of $25.00",
+    "Pay in 4 installments of $25",
+    "$25/mo",
+    "$25 per month",
+    "$25 a month",
+    "$25 monthly",
+]
+
+
+@pytest.mark.parametrize(("text", "amount"), OFFER_PRICE_BESIDE_CREDIT)
+def test_a_credit_or_monthly_amount_beside_the_price_is_never_the_price(text: str, amount: str) -> None:
+    parsed = parse_price(text)
+    assert (parsed.amount, parsed.flag) == (Decimal(amount), None)
+
+
+@pytest.mark.parametrize("text", ONLY_CREDIT)
+def test_a_credit_or_monthly_amount_alone_is_no_price(text: str) -> None:
+    parsed = parse_price(text)
+    assert (parsed.amount, parsed.flag) == (None, None)
+    assert parsed.raw == text
+
+
+def test_a_monthly_payment_in_a_second_element_does_not_conflict_with_the_price() -> None:
+    parsed = parse_prices_consistent(["10 000 ₽", "в кредит от 1 667 ₽/мес"])
+    assert (parsed.amount, parsed.flag) == (Decimal("10000.00"), None)
+
+
+def test_only_monthly_payments_on_the_page_give_no_price() -> None:
+    parsed = parse_prices_consistent(["от 1 667 ₽/мес", "В кредит 1 667 ₽ в месяц"])
+    assert (parsed.amount, parsed.currency, parsed.flag) == (None, "RUB", None)

@@ -73,6 +73,19 @@ def test_a_russian_price_reads_back_as_its_amount(
 
 
 @given(
+    price=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999.99"), places=2),
+    monthly=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999.99"), places=2),
+    space=st.sampled_from(SPACES),
+    credit=st.sampled_from(["в кредит от {} ₽/мес", "{} ₽ в месяц", "рассрочка 0-0-12: {} ₽ × 12", "платёж от {} ₽"]),
+)
+def test_a_credit_amount_is_never_the_price(price: Decimal, monthly: Decimal, space: str, credit: str) -> None:
+    offer = f"{russian(price, space, False)} ₽"
+    monthly_text = credit.format(russian(monthly, space, False))
+    assert parse_price(f"{offer}, {monthly_text}").amount == price
+    assert parse_price(monthly_text).amount is None
+
+
+@given(
     amount=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999.99"), places=2),
     separator=st.sampled_from([".", ","]),
 )
