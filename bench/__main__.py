@@ -1,6 +1,7 @@
 """Run every benchmark in `bench/` (each in its own process) and rewrite BENCHMARKS.md.
 
 Usage: python -m bench [NAME ...]   (BENCH_QUICK=1 for a smoke run that does not touch BENCHMARKS.md)
+With NAMEs only those benchmarks run, and only their rows of BENCHMARKS.md are replaced.
 """
 
 from __future__ import annotations
@@ -93,6 +94,48 @@ def render(results: dict[str, tuple[list[Figure], str | None, float]], total: fl
     return "\n".join(lines) + "\n"
 
 
+def _bench_of(line: str) -> str | None:
+    """The benchmark a figure or wall-time row of BENCHMARKS.md belongs to (None for any other line)."""
+    if not line.startswith("| ") or line.startswith(("| benchmark ", "| **")):
+        return None
+    return line.split("|")[1].strip()
+
+
+def _sorted_rows(old: list[str], new: list[str], rerun: set[str]) -> list[str]:
+    """One table's rows: the old ones of benchmarks not run again, and the new ones, by benchmark (stable)."""
+    kept = [line for line in old if _bench_of(line) not in rerun]
+    return sorted(kept + new, key=lambda line: _bench_of(line) or "")
+
+
+def merge(existing: str, results: dict[str, tuple[list[Figure], str | None, float]]) -> str:
+    """BENCHMARKS.md with the rows of the benchmarks just run replaced and every other row kept, and a line under
+    the header saying which were measured again and when (each row's ratio is still side by side within one run)."""
+    rerun = set(results)
+    fresh = [line for line in render(results, 0).splitlines() if _bench_of(line)]
+    fresh_tables = [[line for line in fresh if line.count("|") > 3], [line for line in fresh if line.count("|") == 3]]
+    out: list[str | int] = []  # lines, and for each table of rows its index in `tables`
+    tables: list[list[str]] = []
+    for line in existing.splitlines():
+        if _bench_of(line) is None:
+            out.append(line)
+            if line.startswith("Written by `make bench`"):
+                names = " ".join(sorted(rerun))
+                out.append(f"Rows of {names} measured again on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.")
+            continue
+        if not out or not isinstance(out[-1], int):
+            out.append(len(tables))
+            tables.append([])
+        tables[-1].append(line)
+    lines: list[str] = []
+    for item in out:
+        if isinstance(item, int):
+            new = fresh_tables[item] if item < len(fresh_tables) else []
+            lines += _sorted_rows(tables[item], new, rerun)
+        else:
+            lines.append(item)
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str]) -> int:
     names = argv or discover()
     unknown = sorted(set(names) - set(discover()))
@@ -116,7 +159,9 @@ def main(argv: list[str]) -> int:
     if quick():
         print("bench: quick run, BENCHMARKS.md left as it was")
     elif argv:
-        print("bench: a partial run, BENCHMARKS.md left as it was (run all to rewrite it)")
+        target = ROOT / "BENCHMARKS.md"
+        target.write_text(merge(target.read_text(encoding="utf-8"), results), encoding="utf-8")
+        print(f"bench: rewrote the rows of {', '.join(names)} in BENCHMARKS.md; the others kept as they were")
     else:
         (ROOT / "BENCHMARKS.md").write_text(render(results, total), encoding="utf-8")
         print("bench: wrote BENCHMARKS.md")

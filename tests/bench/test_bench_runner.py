@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.__main__ import discover, main, render
+from bench.__main__ import discover, main, merge, render
 from bench.common import Figure
 
 FIGURE = Figure(
@@ -43,3 +43,20 @@ def test_an_unknown_benchmark_name_is_one_clear_line(capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "no benchmark named no_such_bench" in err[0]
+
+
+def test_a_partial_run_replaces_only_its_own_rows_and_says_when() -> None:
+    other = Figure("store", 15_000.0, "observations/s", "raw INSERT", 30_000.0, "≥ 20,000/s", met=False)
+    full = render({"crawl_shop": ([FIGURE], None, 120.0), "store": ([other], None, 20.0)}, total=140.0)
+    faster = Figure("shop spider", 99.0, "pages/s", "bare Scrapy", 100.0, "≥ 0.85 × baseline", met=True)
+    added = Figure("accuracy", 100.0, "%", "ground truth", 100.0, "100 %", met=True)
+    merged = merge(full, {"crawl_shop": ([faster], None, 100.0), "alert_accuracy": ([added], None, 7.0)})
+    lines = merged.splitlines()
+    assert "| crawl_shop | shop spider | 90.00 pages/s |" not in merged
+    figures = [line.split("|")[1].strip() for line in lines if line.count("|") > 3 and "benchmark" not in line]
+    rows = [name for name in figures if name not in {"---", "**all of `make bench`**"}]
+    assert rows == ["alert_accuracy", "crawl_shop", "store"]
+    times = [line for line in lines if line.count("|") == 3 and not line.startswith(("| benchmark", "|---", "| **"))]
+    assert times == ["| alert_accuracy | 7 |", "| crawl_shop | 100 |", "| store | 20 |"]
+    assert "| **all of `make bench`** | **140**" in merged  # the full run's total stays the full run's
+    assert any(line.startswith("Rows of alert_accuracy crawl_shop measured again on ") for line in lines)
