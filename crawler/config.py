@@ -35,9 +35,10 @@ from crawler.errors import UserError
 DEFAULT_CONFIG = "pilot.yaml"
 DEFAULT_TIMEZONE = "Europe/Moscow"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
-_SECRET_KEYS = {"token", "password"}
+_SECRET_KEYS = {"token", "password", "secret_key"}
 # What Telegram's Bot API takes as a chat: a numeric id (groups and channels negative) or a public @username.
 _TELEGRAM_CHAT = re.compile(r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Values in a config once YAML aliases are expanded: a real one holds hundreds; nested aliases can make billions.
 _MAX_VALUES = 100_000
 
@@ -118,7 +119,21 @@ def _selector(query: str) -> str:
     return query
 
 
+def _email_address(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"not an email address: {value!r}")
+    return value
+
+
+def _telegram_chat(value: str) -> str:
+    if not _TELEGRAM_CHAT.match(value):
+        raise ValueError(f"not a Telegram chat (a numeric id, or @name of a public channel): {value!r}")
+    return value
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+TelegramChat = Annotated[str, AfterValidator(_telegram_chat)]
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Severity = Literal["info", "warning", "critical"]
 RuleName = Literal[
@@ -129,6 +144,7 @@ RuleName = Literal[
     "parallel_import",
     "price_move",
     "crawler_health",
+    "assortment_gap",
 ]
 
 
@@ -199,6 +215,22 @@ class DistributorSeller(Strict):
     tax_id: str | None = None
 
 
+class Contact(Strict):
+    """Who at a distributor receives notices about its sellers' violations (enforcement)."""
+
+    person: str | None = None
+    email: EmailAddress | None = None
+    telegram: TelegramChat | None = Field(None, description="the contact's Telegram chat with the brand's bot")
+    seller: str | None = Field(None, description="a marketplace seller's id: the contact speaks for that seller only")
+    language: Literal["ru", "en"] | None = Field(None, description="the notices' language; default notify.language")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Contact:
+        if self.email is None and self.telegram is None:
+            raise ValueError("a contact needs an `email` and/or a `telegram` chat")
+        return self
+
+
 class Distributor(Strict):
     code: Code
     name: str
@@ -219,8 +251,12 @@ class Distributor(Strict):
     politeness: Politeness = Politeness()
     playwright: Playwright = Playwright()
     seller: DistributorSeller = DistributorSeller()
+    contacts: list[Contact] = []
     schedule: Annotated[str, AfterValidator(_cron_expr)] | None = Field(
         None, description="cron override for this distributor"
+    )
+    assortment: list[str] = Field(
+        [], description="catalog vendor codes the distributor must offer in stock (an assortment gap otherwise)"
     )
 
     @model_validator(mode="after")
@@ -244,10 +280,34 @@ class AuthorizedSeller(Strict):
     tax_id: str | None = Field(None, pattern=r"^\d{10}(\d{2})?$")
 
 
+class MatchingVocabulary(Strict):
+    """This catalog's shop words beyond pipelines/vocabulary/<language>.yaml (merged into them)."""
+
+    languages: list[Literal["ru", "en"]] = Field(["ru", "en"], min_length=1)
+    synonyms: dict[str, list[str]] = {}
+    body_words: list[str] = []
+    kit_words: list[str] = []
+    noise_words: list[str] = []
+    colours: dict[str, list[str]] = {}
+    units: dict[str, tuple[str, Decimal]] = {}
+    brands: dict[str, list[str]] = {}
+    other_brands: list[str] = []
+
+
 class Matching(Strict):
-    fuzzy_threshold: float = Field(88, ge=50, le=100)
+    fuzzy_threshold: float = Field(80, ge=50, le=100)
     fuzzy_margin: float = Field(6, ge=0, le=50)
+    model_word_score: float = Field(
+        60,
+        ge=0,
+        le=100,
+        description="least name score of a title that names a catalog product's model (its words may be few)",
+    )
+    spec_bonus: float = Field(
+        10, ge=0, le=50, description="points a title's spec number adds to a product's name score when they agree"
+    )
     brand_tokens: list[str] = []
+    vocabulary: MatchingVocabulary = MatchingVocabulary()
     review_below_confidence: float = Field(0.9, ge=0, le=1)
     accessory_words: list[str] = Field(
         [
@@ -332,7 +392,25 @@ class PriceMoveRule(Strict):
 
 class CrawlHealthRule(Strict):
     min_offer_share: float = Field(0.5, ge=0, le=1, description="of the last good run's offers")
-    max_missing_price_share: float = Field(0.3, ge=0, le=1)
+    max_problem_share: float = Field(
+        0.1, ge=0, le=1, description="of product pages blocked, failed, dropped, or without a firm, plausible price"
+    )
+    max_not_found_share: float = Field(0.1, ge=0, le=1, description="of known listings answering 404/410")
+
+
+class SuspectPriceRule(Strict):
+    """A price this far from the RRP in force is a misread or a wrong match, not an offer price."""
+
+    below_rrp_share: Decimal = Field(Decimal("0.3"), ge=0, le=1, description="suspect below RRP × this")
+    above_rrp_times: Decimal = Field(Decimal(10), ge=1, description="suspect above RRP × this")
+
+
+class AssortmentGapRule(Strict):
+    enabled: bool = True
+    from_sales_plan: bool = Field(
+        False,
+        description="also every SKU the month's sales plan gives a distributor (not only its `assortment` list)",
+    )
 
 
 class Rules(Strict):
@@ -341,6 +419,8 @@ class Rules(Strict):
     parallel_import: ParallelImportRule = ParallelImportRule()
     price_move: PriceMoveRule = PriceMoveRule()
     crawl_health: CrawlHealthRule = CrawlHealthRule()
+    suspect_price: SuspectPriceRule = SuspectPriceRule()
+    assortment_gap: AssortmentGapRule = AssortmentGapRule()
 
 
 class RouteMatch(Strict):
@@ -361,16 +441,14 @@ class Route(Strict):
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         for address in value:
-            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
-                raise ValueError(f"not an email address: {address!r}")
+            _email_address(address)
         return value
 
     @field_validator("telegram")
     @classmethod
     def _chats(cls, value: list[str]) -> list[str]:
         for chat in value:
-            if not _TELEGRAM_CHAT.match(chat):
-                raise ValueError(f"not a Telegram chat (a numeric id, or @name of a public channel): {chat!r}")
+            _telegram_chat(chat)
         return value
 
     @model_validator(mode="after")
@@ -408,6 +486,19 @@ class Notify(Strict):
 
 class Bot(Strict):
     allowed_chats: list[str] = []
+    chat_scopes: dict[str, list[str]] = Field(
+        {}, description="chat id → the distributor codes it sees (a chat not listed sees every distributor)"
+    )
+
+    @field_validator("chat_scopes", mode="before")
+    @classmethod
+    def _chat_ids(cls, value: object) -> object:
+        """Chat ids as YAML writes them (a bare number) are the same chat as a quoted one."""
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    def scope(self, chat_id: int | str) -> list[str] | None:
+        """The distributor codes the chat sees; None: every distributor."""
+        return self.chat_scopes.get(str(chat_id))
 
 
 class Schedule(Strict):
@@ -450,6 +541,114 @@ class Crawl(Strict):
         return self
 
 
+class Web(Strict):
+    """The managers' panel (`pricewatch web`)."""
+
+    base_url: HttpUrl | None = Field(
+        None, description="the panel's public address; set, every link in messages and reports points to the panel"
+    )
+    language: Literal["ru", "en"] = "ru"
+    host: str = Field("127.0.0.1", description="the address uvicorn listens on (nginx in front of it)")
+    port: int = Field(8080, ge=1, le=65535)
+    secret_key: SecretStr | None = Field(None, description="signs the session cookies; at least 32 characters")
+    session_hours: int = Field(12, ge=1, le=720, description="a login lasts this long")
+    secure_cookies: Literal["auto", "always", "never"] = Field(
+        "auto", description="`auto`: Secure cookies when base_url is https"
+    )
+    login_attempts: int = Field(5, ge=1, le=100, description="failed logins allowed per user name and per client")
+    login_window_minutes: int = Field(15, ge=1, le=1440)
+    forwarded_allow_ips: list[str] = Field(
+        ["127.0.0.1"], description="proxies whose X-Forwarded-For / -Proto headers are believed"
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("the secret key must be at least 32 characters")
+        return value
+
+    @property
+    def secure(self) -> bool:
+        """Whether session cookies carry the Secure flag."""
+        if self.secure_cookies == "auto":
+            return bool(self.base_url and self.base_url.lower().startswith("https://"))
+        return self.secure_cookies == "always"
+
+
+_QUIET_SCAN = 20_000  # schedule fire times looked at for one outside the enforcement quiet hours
+
+
+class ChannelManager(Strict):
+    """A brand's channel manager: approves first notices, hears of escalations, asks the bot for `/cases`."""
+
+    name: str
+    telegram: TelegramChat | None = None
+    email: EmailAddress | None = None
+    distributors: list[Code] = Field([], description="the distributors this manager answers for; empty: all")
+
+
+class Recipients(Strict):
+    telegram: list[TelegramChat] = []
+    email: list[EmailAddress] = []
+
+
+class QuietHours(Strict):
+    """Local times between which no enforcement message goes out (`start` after `end`: over midnight)."""
+
+    start: dt.time
+    end: dt.time
+
+    @model_validator(mode="after")
+    def _span(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("`start` and `end` are the same time: that is no quiet hours, or all day")
+        return self
+
+    def holds(self, local: dt.time) -> bool:
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def end_after(self, moment: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
+        """When the quiet hours that hold at `moment` end, in UTC; None when they do not hold then."""
+        local = moment.astimezone(tz)
+        if not self.holds(local.time()):
+            return None
+        end = dt.datetime.combine(local.date(), self.end, tz)
+        if end <= local:
+            end = dt.datetime.combine(local.date() + dt.timedelta(days=1), self.end, tz)
+        return end.astimezone(dt.UTC)
+
+
+class Ladder(Strict):
+    """What follows a first notice the seller does not act on, in calendar days after each notice's day."""
+
+    days_to_fix: int = Field(3, ge=1, le=90, description="the deadline the first notice gives")
+    second_notice: bool = True
+    days_to_fix_second: int = Field(3, ge=1, le=90, description="the deadline the second notice gives")
+    escalate: bool = Field(True, description="after the last deadline, tell the channel manager and `escalation`")
+
+
+class Enforcement(Strict):
+    """Violation cases, notices to sellers and the escalation ladder (docs/enforcement.md)."""
+
+    enabled: bool = True
+    rules: list[Literal["dumping", "parallel_import"]] = ["dumping", "parallel_import"]
+    approval: Literal["case", "distributor", "off"] = Field(
+        "case",
+        description="who waits for a manager's approval before the first notice: every case, a distributor's "
+        "first case only, or none",
+    )
+    ladder: Ladder = Ladder()
+    relapse_window_days: int = Field(30, ge=0, le=365, description="a violation this soon after a fix is a repeat")
+    quiet_hours: QuietHours | None = None
+    managers: list[ChannelManager] = []
+    escalation: Recipients = Field(Recipients(), description="the second address of an escalation: head of sales")
+    templates_dir: str | None = Field(None, description="a folder of notice templates that replace the defaults")
+    attach_evidence: bool = Field(True, description="email notices carry the evidence packet (zip)")
+
+
 class Config(Strict):
     timezone: str = DEFAULT_TIMEZONE
     distributors: list[Distributor]
@@ -462,6 +661,8 @@ class Config(Strict):
     schedule: Schedule = Schedule()
     evidence: Evidence = Evidence()
     crawl: Crawl = Crawl()
+    web: Web = Web()
+    enforcement: Enforcement = Enforcement()
 
     @field_validator("timezone")
     @classmethod
@@ -495,6 +696,58 @@ class Config(Strict):
                     where = f"routes[{i}]({_shown(route.name)}).match.distributors[{j}]"
                     raise ValueError(f"{where}: no distributor {code!r} in the config")
         return self
+
+    @model_validator(mode="after")
+    def _scoped_chats(self) -> Config:
+        """A chat scoped to distributors the config does not have would see nothing (a typo, or one removed)."""
+        codes = set(self.codes())
+        for chat, scope in self.bot.chat_scopes.items():
+            if chat not in {str(c) for c in self.bot.allowed_chats}:
+                raise ValueError(f"bot.chat_scopes.{chat}: the chat is not on bot.allowed_chats")
+            if not scope:
+                raise ValueError(f"bot.chat_scopes.{chat}: name at least one distributor")
+            for j, code in enumerate(scope):
+                if code not in codes:
+                    raise ValueError(f"bot.chat_scopes.{chat}[{j}]: no distributor {code!r} in the config")
+        return self
+
+    @model_validator(mode="after")
+    def _enforcement_references(self) -> Config:
+        """Managers answer for distributors the config has; only a marketplace's contacts may name a seller."""
+        codes = set(self.codes())
+        for i, manager in enumerate(self.enforcement.managers):
+            for j, code in enumerate(manager.distributors):
+                if code not in codes:
+                    where = f"enforcement.managers[{i}]({_shown(manager.name)}).distributors[{j}]"
+                    raise ValueError(f"{where}: no distributor {code!r} in the config")
+        for d in self.distributors:
+            for j, contact in enumerate(d.contacts):
+                if contact.seller is not None and d.kind != "marketplace":
+                    where = f"distributors({d.code}).contacts[{j}].seller"
+                    raise ValueError(f"{where}: only a marketplace has sellers; a shop's contact names none")
+        return self
+
+    @model_validator(mode="after")
+    def _notices_can_go(self) -> Config:
+        """Quiet hours that cover every run of the daily schedule would hold every notice for ever."""
+        quiet = self.enforcement.quiet_hours
+        if quiet is None:
+            return self
+        trigger = cron_trigger(self.schedule.cron, self.timezone)
+        now = dt.datetime.now(self.tz)
+        fire = trigger.get_next_fire_time(None, now)
+        for _ in range(_QUIET_SCAN):  # a cron firing every second would be scanned for ever
+            if fire is None or not quiet.holds(fire.astimezone(self.tz).time()):
+                return self
+            if fire > now + dt.timedelta(days=8):
+                break
+            fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(seconds=1))
+        else:
+            return self
+        raise ValueError(
+            "enforcement.quiet_hours: the daily run (schedule.cron) always falls inside them, so no notice would "
+            "ever go; end the quiet hours before the run or move the run"
+        )
 
     @property
     def tz(self) -> ZoneInfo:

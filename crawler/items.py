@@ -32,6 +32,7 @@ FLAG_PRICE_MISSING = "price_missing"  # a product page without a readable price
 FLAG_STRUCTURED_MISMATCH = "structured_mismatch"  # JSON-LD says one thing, the visible page another
 FLAG_BLOCKED = "blocked"  # 403, captcha or an anti-bot challenge: nothing can be known
 FLAG_NOT_FOUND = "not_found"  # 404/410: the offer is gone (delisted)
+FLAG_PRICE_SUSPECT = "price_suspect"  # far below or above the RRP in force: a misread or a wrong match, not a price
 
 
 @dataclass

@@ -24,11 +24,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from crawler import clock
 from crawler.items import Health, StockState
 
 MONEY = Numeric(14, 2)
@@ -64,7 +66,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.utcnow()
 
 
 class Base(DeclarativeBase):
@@ -83,6 +85,7 @@ class MatchMethod(enum.StrEnum):
     TITLE_CODE = "title_code"
     NAME = "name"
     MANUAL = "manual"
+    ALIAS = "alias"  # a person's decision on another page with the same title
     NONE = "none"
 
 
@@ -208,8 +211,15 @@ class Listing(Base):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"), index=True)
     match_method: Mapped[MatchMethod] = mapped_column(_enum(MatchMethod, "match_method"), default=MatchMethod.NONE)
     match_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # Why it matched or was refused (pipelines.match_reason): rule, score, margin, deciding or conflicting tokens.
+    match_reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Gone (revision 0008): since when a complete, ok crawl no longer finds the offer, the last run that confirmed
+    # it, and how (GONE_* in storage/queries/listings.py); cleared when an ok crawl reads the listing again.
+    gone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    gone_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    gone_reason: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("seller_id", "url"),)
 
@@ -266,6 +276,8 @@ class Observation(Base):
     quantity: Mapped[int | None] = mapped_column(Integer)
     http_status: Mapped[int | None] = mapped_column(Integer)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # `price_suspect` in `flags`, as a column the queries read (revision 0007): far from the RRP, not a price.
+    price_suspect: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id", ondelete="SET NULL"))
 
@@ -284,6 +296,8 @@ class MatchOverride(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     distributor_code: Mapped[str] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(String(2048))
+    # The page's title as matching compares titles: the decision holds for other sellers' pages with it too.
+    title_key: Mapped[str | None] = mapped_column(String(1024), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     decided_by: Mapped[str | None] = mapped_column(String(256))
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -336,6 +350,9 @@ class Alert(Base):
     feedback: Mapped[str | None] = mapped_column(String(32))  # confirmed | false_alarm
     feedback_by: Mapped[str | None] = mapped_column(String(256))
     feedback_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)  # a manager's note in the panel
+    note_by: Mapped[str | None] = mapped_column(String(256))
+    note_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         # One open alert per fingerprint, enforced by the database on both dialects.
@@ -399,6 +416,151 @@ class Mute(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CaseStatus(enum.StrEnum):
+    """A violation case's place on the ladder; the first four are open."""
+
+    DETECTED = "detected"  # no notice yet: waiting for approval, a contact or quiet hours to end
+    NOTIFIED = "notified"  # a notice (first or second) went to the seller's contacts
+    ACKNOWLEDGED = "acknowledged"  # the seller answered; the deadlines still run
+    ESCALATED = "escalated"  # past the last deadline: the channel manager and head of sales were told
+    FIXED = "fixed"  # a healthy crawl saw every listing back at or above the threshold
+    CLOSED = "closed"  # closed by a person, with a note
+
+
+OPEN_CASE_STATUSES = (CaseStatus.DETECTED, CaseStatus.NOTIFIED, CaseStatus.ACKNOWLEDGED, CaseStatus.ESCALATED)
+
+
+class NoticeKind(enum.StrEnum):
+    FIRST = "first"  # to the seller's contacts
+    SECOND = "second"  # to the seller's contacts
+    ESCALATION = "escalation"  # to the channel manager and the second address (internal)
+    APPROVAL = "approval"  # asking the channel manager to approve the first notice (internal)
+
+
+class Case(Base):
+    """One seller's violation episode, rolled up to its distributor: from detection to the fix (or a close).
+
+    A relapse within the configured window is a new case that repeats the one before (`repeat_of_id`).
+    """
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id", ondelete="CASCADE"))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"), default=CaseStatus.DETECTED)
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    repeat_number: Mapped[int] = mapped_column(Integer, default=0)  # 0: a first offence; n: the n-th relapse
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    opened_on: Mapped[dt.date] = mapped_column(Date)  # local date
+    step: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 first notice, 2 second notice, 3 escalated
+    deadline: Mapped[dt.date | None] = mapped_column(Date)  # local date the current notice asks a fix by
+    approval_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str | None] = mapped_column(String(256))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(256))
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    fixed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    fixed_on: Mapped[dt.date | None] = mapped_column(Date)  # local date of the crawl that saw it fixed
+    hours_to_fix: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(256))
+    close_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # One open case per seller, enforced by the database on both dialects.
+        Index(
+            "uq_cases_open_seller",
+            "seller_id",
+            unique=True,
+            sqlite_where=text("status IN ('detected', 'notified', 'acknowledged', 'escalated')"),
+            postgresql_where=text("status IN ('detected', 'notified', 'acknowledged', 'escalated')"),
+        ),
+        Index("ix_cases_distributor_opened", "distributor_id", "opened_on"),
+    )
+
+
+class CaseListing(Base):
+    """A violation alert of a case: one listing of the seller, from detection to its alert's resolution."""
+
+    __tablename__ = "case_listings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(64))
+    detected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    detected_on: Mapped[dt.date] = mapped_column(Date)  # local date
+    fixed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Notice(Base):
+    """One enforcement message to one recipient, as rendered: to whom, when, which text, which evidence.
+
+    Delivered through the outbox (`outbox_id`), so it is never sent twice and never lost, as alerts are.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind, "notice_kind"))
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | email
+    recipient: Mapped[str] = mapped_column(String(256))
+    person: Mapped[str | None] = mapped_column(String(256))
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str | None] = mapped_column(String(1024))
+    text: Mapped[str] = mapped_column(Text)  # the email's text part, or the Telegram message (HTML)
+    html: Mapped[str | None] = mapped_column(Text)  # the email's HTML part
+    # Each listing's evidence as the notice cited it (kind, page, capture time, SHA-256, file); an email carries it
+    # as a packet.
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())  # after quiet hours
+    issued_on: Mapped[dt.date] = mapped_column(Date)  # local date of `due_at`
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # the case ended before it went
+
+    __table_args__ = (UniqueConstraint("case_id", "kind", "channel", "recipient"),)
+
+
+class Contact(Base):
+    """A distributor's contact for notices (from the config or a CSV import); `seller_code`: a marketplace
+    seller the contact speaks for (NULL: the distributor itself)."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id", ondelete="CASCADE"), index=True)
+    seller_code: Mapped[str | None] = mapped_column(String(256))
+    person: Mapped[str | None] = mapped_column(String(256))
+    email: Mapped[str | None] = mapped_column(String(256))
+    telegram: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16))  # config | csv
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ComplianceReading(Base):
+    """A listing's latest reading on one local day from a healthy crawl, against the dumping threshold then."""
+
+    __tablename__ = "compliance_readings"
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # local date
+    distributor_id: Mapped[int] = mapped_column(ForeignKey("distributors.id", ondelete="CASCADE"))
+    observed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    rrp: Mapped[Decimal] = mapped_column(MONEY)
+    threshold: Mapped[Decimal | None] = mapped_column(MONEY)  # NULL: a promo exempted the offer
+    compliant: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_compliance_readings_distributor_day", "distributor_id", "day"),)
+
+
 class DailyRun(Base):
     __tablename__ = "daily_runs"
 
@@ -420,3 +582,38 @@ class RunLock(Base):
     holder: Mapped[str] = mapped_column(String(256))
     acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class UserRole(enum.StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"  # sees and acts on its distributors and/or categories only
+    VIEWER = "viewer"  # sees everything, changes nothing
+
+
+class User(Base):
+    """A web panel account. A manager's scope: distributor codes and/or product categories (both: the overlap)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"))
+    distributors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A session cookie names the password it was issued under: changing the password ends every session.
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """A failed panel login, counted per user name and per client to rate-limit guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
