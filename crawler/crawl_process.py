@@ -40,8 +40,13 @@ def job_settings(
     daily_run_id: int | None,
     channel_fd: int | None,
     log_level: str | None = None,
+    known_urls_file: str | None = None,
+    known_urls: str | None = None,
 ) -> Settings:
-    """The project settings plus one crawl's job (the per-distributor part is added by the spider)."""
+    """The project settings plus one crawl's job (the per-distributor part is added by the spider).
+
+    `known_urls_file` / `known_urls` (packed: `crawler.settings.pack_known_urls`): the listings the crawl revisits.
+    """
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     job: dict[str, Any] = {
@@ -52,6 +57,8 @@ def job_settings(
         "PRICEWATCH_STORE": store,
         "PRICEWATCH_LIMIT": limit,
         "PRICEWATCH_DAILY_RUN_ID": daily_run_id,
+        "PRICEWATCH_KNOWN_URLS_FILE": known_urls_file,
+        "PRICEWATCH_KNOWN_URLS": known_urls,
     }
     if not store:
         job["ITEM_PIPELINES"] = settings.getdict("OUTPUT_PIPELINES")
@@ -73,6 +80,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--daily-run-id", type=int)
     parser.add_argument("--channel-fd", type=int)
     parser.add_argument("--log-level")
+    parser.add_argument("--known-urls", metavar="FILE", help="the known listing URLs to revisit, one a line")
     return parser.parse_args(argv)
 
 
@@ -107,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             daily_run_id=args.daily_run_id,
             channel_fd=args.channel_fd,
             log_level=args.log_level,
+            known_urls_file=args.known_urls,
         )
         # The spider and the pipelines read this same parse of the config (job_config caches it).
         distributor = job_config(settings).distributor(args.distributor)

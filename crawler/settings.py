@@ -3,7 +3,11 @@ process, and distributor), and the part each distributor's config adds (`distrib
 
 from __future__ import annotations
 
+import base64
 import os
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,6 +76,7 @@ EXTENSIONS = {"crawler.channel.ChannelExtension": 500}
 ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 100,
     "pipelines.match.MatchPipeline": 200,
+    "pipelines.plausibility.PlausibilityPipeline": 250,
     "pipelines.store.StorePipeline": 300,
 }
 OUTPUT_PIPELINES = {"pipelines.normalize.NormalizePipeline": 100, "crawler.channel.OfferOutputPipeline": 900}
@@ -111,6 +116,11 @@ PRICEWATCH_RUN_KEY = None
 PRICEWATCH_STORE = True
 PRICEWATCH_LIMIT = 0
 PRICEWATCH_DAILY_RUN_ID = None
+# The distributor's known listing URLs, which the crawl revisits when its entry points no longer lead there (a
+# vanished offer is then confirmed gone): a file of them, one a line (local crawls), or the same text inline,
+# compressed (`pack_known_urls`: Scrapyd jobs). Filled by the parent that starts the crawl; unset, none.
+PRICEWATCH_KNOWN_URLS_FILE = None
+PRICEWATCH_KNOWN_URLS = None
 
 
 def job_config(settings: BaseSettings) -> Config:
@@ -125,6 +135,23 @@ def load_job(settings: BaseSettings) -> tuple[Config, Distributor]:
         raise UserError("PRICEWATCH_DISTRIBUTOR is not set: start crawls with `pricewatch crawl --distributor CODE`")
     config = job_config(settings)
     return config, config.distributor(code)
+
+
+def pack_known_urls(urls: Iterable[str]) -> str:
+    """Known listing URLs as one setting value: their lines, zlib-compressed, in base64."""
+    return base64.b64encode(zlib.compress("\n".join(urls).encode("utf-8"), 9)).decode("ascii")
+
+
+def known_urls(settings: BaseSettings) -> frozenset[str]:
+    """The known listing URLs the parent handed this crawl (PRICEWATCH_KNOWN_URLS_FILE or PRICEWATCH_KNOWN_URLS)."""
+    path, packed = settings.get("PRICEWATCH_KNOWN_URLS_FILE"), settings.get("PRICEWATCH_KNOWN_URLS")
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+    elif packed:
+        text = zlib.decompress(base64.b64decode(packed)).decode("utf-8")
+    else:
+        return frozenset()
+    return frozenset(line for line in text.splitlines() if line)
 
 
 def _hosts(distributor: Distributor) -> list[str]:

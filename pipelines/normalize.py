@@ -11,6 +11,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler import clock
 from crawler.items import (
     FLAG_BLOCKED,
     FLAG_NOT_FOUND,
@@ -22,6 +23,7 @@ from crawler.items import (
     StockState,
 )
 from crawler.settings import job_config
+from crawler.stats import STAT_DROPPED
 from storage.codes import normalize_gtin
 
 _SPACES = re.compile(r"\s+")
@@ -119,15 +121,17 @@ def clean_offer(offer: RawOffer, default_currency: str, now: dt.datetime | None 
         gtin=_gtin(offer.gtin),
         seller_sku=_text(offer.seller_sku, 256),
         flags=_flags(offer.flags, price),
-        fetched_at=utc_iso(offer.fetched_at, now or dt.datetime.now(dt.UTC)),
+        fetched_at=utc_iso(offer.fetched_at, now or clock.utcnow()),
     )
 
 
 class NormalizePipeline:
-    """Cleans every RawOffer; the currency defaults to the distributor's configured one."""
+    """Cleans every RawOffer; the currency defaults to the distributor's configured one. An offer dropped is counted
+    (the crawl-health verdict weighs it)."""
 
-    def __init__(self, default_currency: str) -> None:
+    def __init__(self, default_currency: str, crawler: Crawler | None = None) -> None:
         self.default_currency = default_currency
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
@@ -135,7 +139,7 @@ class NormalizePipeline:
         config_path = settings.get("PRICEWATCH_CONFIG")
         code = settings.get("PRICEWATCH_DISTRIBUTOR")
         currency = job_config(settings).distributor(code).currency if config_path and code else "RUB"
-        return cls(currency)
+        return cls(currency, crawler)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, RawOffer):
@@ -143,4 +147,6 @@ class NormalizePipeline:
         try:
             return clean_offer(item, self.default_currency)
         except BadOffer as exc:
+            if self.crawler is not None and self.crawler.stats is not None:
+                self.crawler.stats.inc_value(STAT_DROPPED)
             raise DropItem(str(exc)) from None

@@ -27,10 +27,19 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from twisted.internet.task import LoopingCall
 
+from crawler import clock
 from crawler.config import Config
+from crawler.crawl_process import FINISHED_REASONS
 from crawler.items import Health, StockState
 from crawler.settings import job_config
-from crawler.stats import STAT_ERRORS, STAT_HEALTH, STAT_OFFERS, STAT_PRODUCT_PAGES
+from crawler.stats import (
+    STAT_COMPLETE,
+    STAT_ERRORS,
+    STAT_HEALTH,
+    STAT_HEALTH_CAUSE,
+    STAT_OFFERS,
+    STAT_PRODUCT_PAGES,
+)
 from pipelines.health import CanaryCheck, Verdict, judge
 from pipelines.match import MatchedOffer
 from storage.engine import make_engine, session_scope
@@ -52,6 +61,7 @@ from storage.queries.listings import (
     insert_new_listings,
     known_listings,
     new_listing,
+    record_gone,
     seller_ids,
     touch_listings,
     upsert_listings,
@@ -162,6 +172,7 @@ class StorePipeline:
         self.distributor_id: int | None = None
         self.sellers: dict[str, int] = {}
         self.listings: dict[tuple[int, str], KnownListing] = {}
+        self.known_before = 0  # listings of the distributor known when the run started
         self._learned: dict[tuple[int, str], KnownListing] = {}
         self.resumed = False
         self.buffer: list[MatchedOffer] = []
@@ -217,6 +228,7 @@ class StorePipeline:
             self.run_id = run.id
             self.sellers = seller_ids(session, self.distributor_id)
             self.listings = known_listings(session, self.distributor_id)
+            self.known_before = len(self.listings)
             self.resumed = run_has_observations(session, run.id)
         logger.info("crawl run %s (%s) started for %s", self.run_id, self.run_key, self.distributor.code)
 
@@ -255,7 +267,9 @@ class StorePipeline:
         with session_scope(self.engine) as session:
             touch_listings(session, self.run_id)
             last_good = last_good_offers(session, self.distributor_id, exclude_run_id=self.run_id)
-            verdict = judge(stats, last_good, self._canary(), self.config.rules.crawl_health)
+            verdict = judge(
+                stats, last_good, self._canary(), self.config.rules.crawl_health, known_listings=self.known_before
+            )
             status = RunStatus.FINISHED
             if interrupted:
                 status, verdict = RunStatus.FAILED, Verdict(Health.FAILED, "the crawl was stopped before it ended")
@@ -273,20 +287,51 @@ class StorePipeline:
                 pages=int(stats.get(STAT_PRODUCT_PAGES, 0)),
                 offers=int(stats.get(STAT_OFFERS, self.stored)),
                 errors=int(stats.get(STAT_ERRORS, 0)),
-                stats=_plain_stats({**stats, STAT_STORED: self.stored, STAT_STORE_FAILED: self.failed_batches}),
+                stats=_plain_stats({**stats, **self._outcome(verdict)}),
             )
+            if status == RunStatus.FINISHED and verdict.health == Health.OK:
+                self._record_gone(session, self.run_id, self.distributor_id, complete=bool(stats.get(STAT_COMPLETE)))
         if self.crawler.stats:
             self.crawler.stats.set_value(STAT_HEALTH, verdict.health.value)
+            if verdict.cause is not None:
+                self.crawler.stats.set_value(STAT_HEALTH_CAUSE, verdict.cause.value)
         logger.info("crawl run %s %s: %s (%s)", self.run_id, status.value, verdict.health.value, verdict.reason)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        """A crawl cancelled (not shut down, which close_spider saw) must not count as finished either."""
+        """A crawl cancelled (not shut down, which close_spider saw), or closed by its spider for a reason of its own
+        (a listing page it could not read), must not count as finished either."""
         if self.engine is None or self.run_id is None:
             return
-        if reason in _INTERRUPTED:
+        failure = f"the crawl was stopped ({reason})" if reason in _INTERRUPTED else None
+        if failure is None and reason not in FINISHED_REASONS:
+            failure = reason  # the spider closed itself and said why (a listing page it could not read)
+        if failure is not None:
             with session_scope(self.engine) as session:
-                fail_run(session, self.run_id, f"the crawl was stopped ({reason})")
+                fail_run(session, self.run_id, failure)
+            if self.crawler.stats:
+                self.crawler.stats.set_value(STAT_HEALTH, Health.FAILED.value)
         self.engine.dispose()
+
+    def _record_gone(self, session: Session, run_id: int, distributor_id: int, *, complete: bool) -> None:
+        """A run judged ok: the gone listings it read are back; a complete one marks the listings it confirms gone
+        (a feed: every one missing from it)."""
+        changes = record_gone(
+            session,
+            run_id,
+            distributor_id,
+            at=clock.utcnow(),
+            complete=complete,
+            missing_is_gone=self.distributor.spider == "feed",
+        )
+        if changes.gone or changes.back:
+            logger.info("crawl run %s: gone %s, back %d", run_id, changes.gone, changes.back)
+
+    def _outcome(self, verdict: Verdict) -> dict[str, Any]:
+        """What the store adds to the run's stats: offers stored, batches lost, the degraded verdict's cause."""
+        outcome: dict[str, Any] = {STAT_STORED: self.stored, STAT_STORE_FAILED: self.failed_batches}
+        if verdict.cause is not None:
+            outcome[STAT_HEALTH_CAUSE] = verdict.cause.value
+        return outcome
 
     # ---------------------------------------------------------------- batches
 
@@ -305,6 +350,7 @@ class StorePipeline:
             seen=True,
             price=Decimal(offer.price) if offer.price is not None else None,
             stock=offer.stock,
+            flags=tuple(offer.flags),
         )
 
     def flush(self) -> None:
@@ -378,7 +424,7 @@ class StorePipeline:
 
     def _prepare(self, item: MatchedOffer) -> _Prepared:
         offer, match = item.offer, item.match
-        at = dt.datetime.fromisoformat(offer.fetched_at) if offer.fetched_at else dt.datetime.now(dt.UTC)
+        at = dt.datetime.fromisoformat(offer.fetched_at) if offer.fetched_at else clock.utcnow()
         listing = ListingSeen(
             seller_id=self.sellers[offer.seller_code],
             url=offer.url,
@@ -390,6 +436,7 @@ class StorePipeline:
             match_method=match.method,
             match_confidence=match.confidence,
             seen_at=at,
+            match_reason=match.reason.as_json(),
         )
         if not (offer.html_path or offer.screenshot_path):  # most pages: nothing saved, nothing to hash
             return _Prepared(item, listing, ())

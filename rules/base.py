@@ -41,10 +41,10 @@ class RuleResult:
 
 
 class OnBadRun(enum.Enum):
-    """What a rule does for a distributor whose latest run is degraded or failed."""
+    """What a rule does for a distributor whose latest run is degraded or failed: every rule but crawler health
+    holds (a run that cannot be believed opens and resolves nothing)."""
 
     EVALUATE = "evaluate"  # as usual
-    KEEP_OPEN = "keep_open"  # findings count, but an open alert not found is kept, not resolved
     HOLD = "hold"  # no new findings, open alerts kept as they are
 
 

@@ -90,4 +90,4 @@ def enabled(config: Config) -> bool:
     return config.rules.dumping.enabled
 
 
-RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.KEEP_OPEN)
+RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.HOLD)

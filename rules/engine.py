@@ -3,6 +3,8 @@
 One rules run works in the caller's transaction (killed part-way, it leaves nothing) under a lock (two at once
 cannot open an alert twice), and is idempotent: over the same crawl runs a second run opens and resolves nothing.
 The run returns its events; the caller queues them to the outbox in the same transaction (pricewatch/alerting.py).
+Degraded means quiet: for a distributor whose latest run is degraded or failed, every rule but crawler health is
+held (`OnBadRun.HOLD`): it opens, continues and resolves nothing there, and its open alerts stay open.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from crawler.config import Config
-from rules import crawler_health, dumping, low_stock, parallel_import, price_move, regional_shortage, stock_out
+from rules import (
+    assortment_gap,
+    crawler_health,
+    dumping,
+    low_stock,
+    parallel_import,
+    price_move,
+    regional_shortage,
+    stock_out,
+)
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult
 from storage.models import Alert, AlertEvent, AlertStatus, EventKind, RulesRun, utcnow
 from storage.queries.rules import DistributorRun, begin_rules_run, last_evaluated_runs, latest_runs, open_alerts
@@ -28,6 +39,7 @@ RULES: tuple[Rule, ...] = (
     regional_shortage.RULE,
     parallel_import.RULE,
     price_move.RULE,
+    assortment_gap.RULE,
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 
@@ -58,11 +70,9 @@ class _Lifecycle:
         return bool(self.fresh) if distributor_id is None else distributor_id in self.fresh
 
     def apply(self, rule: Rule, result: RuleResult, open_now: dict[str, Alert]) -> None:
-        policy = {d: rule.on(run.verdict) for d, run in self.runs.items()}
-        held = {d for d, p in policy.items() if p == OnBadRun.HOLD}
-        keep_open = held | {d for d, p in policy.items() if p == OnBadRun.KEEP_OPEN}
+        held = {d for d, run in self.runs.items() if rule.on(run.verdict) == OnBadRun.HOLD}
         found = self._apply_findings(rule, result.findings, open_now, held)
-        self._resolve_missing(open_now, found | result.undecided, keep_open)
+        self._resolve_missing(open_now, found | result.undecided, held)
 
     def _apply_findings(
         self, rule: Rule, findings: Iterable[Finding], open_now: dict[str, Alert], held: set[int]
@@ -82,10 +92,10 @@ class _Lifecycle:
                 self._continue(alert, finding)
         return found
 
-    def _resolve_missing(self, open_now: dict[str, Alert], kept: Collection[str], keep_open: set[int]) -> None:
-        """Resolve the open alerts whose fingerprint is not `kept`, except those of distributors kept open."""
+    def _resolve_missing(self, open_now: dict[str, Alert], kept: Collection[str], held: set[int]) -> None:
+        """Resolve the open alerts whose fingerprint is not `kept`, except those of held distributors."""
         for fp, alert in open_now.items():
-            if fp in kept or alert.distributor_id in keep_open:
+            if fp in kept or alert.distributor_id in held:
                 continue
             alert.status = AlertStatus.RESOLVED
             alert.resolved_at = self.now

@@ -137,4 +137,4 @@ def enabled(config: Config) -> bool:
     return config.rules.parallel_import.enabled
 
 
-RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.KEEP_OPEN)
+RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.HOLD)

@@ -1,4 +1,4 @@
-"""Price move (info): a listing's firm price changed by more than X % since its distributor's previous run."""
+"""Price move (info): a listing's firm price changed by more than X % since its last known firm price."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ SUBJECT = {
 
 
 def evaluate(ctx: RuleContext) -> RuleResult:
-    """Compares the distributor's latest run with its previous finished one; the alert ends with the next run
-    that shows no such move."""
+    """Compares the distributor's latest run with the listing's last known firm price (from an earlier ok run the
+    rules evaluated); the alert ends with the next run that shows no such move."""
     threshold = ctx.config.rules.price_move.threshold_pct
     findings = []
     for offer in ctx.offers:
@@ -54,4 +54,4 @@ def enabled(config: Config) -> bool:
     return config.rules.price_move.enabled
 
 
-RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.KEEP_OPEN)
+RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.HOLD)

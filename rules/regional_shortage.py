@@ -19,9 +19,9 @@ SUBJECT = {
 
 
 def evaluate(ctx: RuleContext) -> RuleResult:
-    """A distributor is out of a SKU when every listing of it there is out of stock (or delisted) in its latest
-    reading. Only distributors whose latest run is ok count; while a distributor of a region cannot be read,
-    the region's open alerts are kept as they are."""
+    """A distributor is out of a SKU when every listing of it there is out of stock (or delisted, or gone) in its
+    last known reading (an unknown one, a blocked page, is skipped). Only distributors whose latest run is ok
+    count; while a distributor of a region cannot be read, the region's open alerts are kept as they are."""
     minimum = ctx.config.rules.stock_out.regional_shortage_min_distributors
     counted, unsure_regions = _regional_distributors(ctx)
     out, sample = _out_of_stock(ctx, counted)
@@ -57,7 +57,8 @@ def _out_of_stock(
             continue
         region, code = counted[offer.distributor_id]
         states = out[(region, offer.product_id)]
-        states[code] = states.get(code, True) and offer.stock == StockState.OUT_OF_STOCK
+        known = offer.last_known_stock if offer.stock == StockState.UNKNOWN else offer.stock
+        states[code] = states.get(code, True) and known == StockState.OUT_OF_STOCK
         sample.setdefault(offer.product_id, offer)
     return out, sample
 
@@ -92,4 +93,4 @@ def enabled(config: Config) -> bool:
     return config.rules.stock_out.enabled
 
 
-RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.EVALUATE, on_failed=OnBadRun.EVALUATE)
+RULE = Rule(NAME, evaluate, enabled, on_degraded=OnBadRun.HOLD)

@@ -15,9 +15,8 @@ from scrapy.utils.sitemap import Sitemap
 from crawler.extract import FieldReader, page_root
 from crawler.items import FLAG_PRICE_MISSING, RawOffer
 from crawler.stats import STAT_ERRORS, STAT_PRODUCT_PAGES, STAT_RESPONSES
-from spiders.base import META_CANARY, PricewatchSpider
+from spiders.base import META_CANARY, META_PRODUCT, PricewatchSpider
 
-META_PRODUCT = "pw_product"  # True: a product URL (listing, URL list, canary); False: probably one (sitemap)
 CANARY_PRIORITY = 1000
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -78,11 +77,19 @@ class PageSpider(PricewatchSpider):
         return bool(self.limit) and counted >= self.limit
 
     def follow_product(self, url: str, *, known: bool = True) -> Request | None:
-        """A product page request, or None if it was seen already or the page limit (PRICEWATCH_LIMIT) is reached."""
+        """A product page request, or None if it was seen already or the page limit (PRICEWATCH_LIMIT) is reached.
+
+        A URL the distributor has a listing for is a product URL wherever it was found (a sitemap's too)."""
         if url in self.product_urls or self.limit_reached():
             return None
         self.product_urls.add(url)
-        return self.product_page(url, known=known)
+        return self.product_page(url, known=known or url in self.known_urls)
+
+    def revisit_requests(self) -> list[Request]:
+        """The known listings neither asked for nor given an offer: each page once more, even where it redirects
+        to a page read already (a category), so that the redirect is seen."""
+        urls = sorted(self.known_urls - self.product_urls - self.offer_urls)
+        return [request.replace(dont_filter=True) for url in urls if (request := self.follow_product(url))]
 
     def sitemap_request(self, url: str) -> Request:
         maxsize = self.settings.getint("FEED_DOWNLOAD_MAXSIZE")

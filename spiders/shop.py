@@ -1,4 +1,7 @@
-"""A server-rendered shop: listings with pagination, a sitemap or a URL list; offers from selectors and JSON-LD."""
+"""A server-rendered shop: listings with pagination, a sitemap or a URL list; offers from selectors and JSON-LD.
+
+A known product URL that now redirects to a page without a price (its category, the home page) is gone: it gives a
+`not_found` offer under the URL asked for, as a 404 does."""
 
 from __future__ import annotations
 
@@ -7,9 +10,11 @@ from typing import Any
 
 from scrapy.http import Request, Response, TextResponse
 
-from crawler.extract import build_offer
+from crawler.extract import OfferFields, build_offer, not_found_offer
 from crawler.items import RawOffer
-from crawler.parsing.structured import extract_product
+from crawler.parsing.structured import StructuredProduct, extract_product
+from crawler.stats import STAT_NOT_FOUND, STAT_PAGES_NOT_FOUND
+from spiders.base import requested_url
 from spiders.pages import PageSpider
 
 # Cheap signs that a page carries schema.org data worth the cost of parsing it.
@@ -41,6 +46,8 @@ class ShopSpider(PageSpider):
     def read_product(self, response: TextResponse, root: Any, *, known: bool) -> list[RawOffer]:
         fields = self.reader.fields(root)
         structured = extract_product(response.text, response.url) if self.wants_structured(response) else None
+        if known and _moved_away(response, fields, structured):
+            return [self.moved_away(response)]
         if not fields.says_anything() and structured is None:
             if not known:
                 return []
@@ -56,3 +63,24 @@ class ShopSpider(PageSpider):
         if offer.seller_name is None:
             offer.seller_name = self.distributor.name
         return [offer]
+
+    def moved_away(self, response: TextResponse) -> RawOffer:
+        """The known product page redirects away: the offer is gone, as if it answered 404."""
+        url, status = requested_url(response), _redirect_status(response)
+        self.stat(STAT_NOT_FOUND)
+        self.stat(STAT_PAGES_NOT_FOUND)
+        self.logger.info("Gone: %s now redirects to %s", url, response.url)
+        return not_found_offer(self.distributor, url, self.seller_code, status)
+
+
+def _moved_away(response: TextResponse, fields: OfferFields, structured: StructuredProduct | None) -> bool:
+    """A redirect to a page that prices nothing: a product page would show its price (a moved product's new page
+    does, and is read as it is)."""
+    redirected = requested_url(response) != response.url
+    return redirected and not fields.prices and (structured is None or structured.price is None)
+
+
+def _redirect_status(response: TextResponse) -> int:
+    """The first redirect's status (301, 302…), as Scrapy's redirect middleware recorded it."""
+    reasons = response.meta.get("redirect_reasons") or []
+    return reasons[0] if reasons and isinstance(reasons[0], int) else 302

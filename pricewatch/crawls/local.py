@@ -1,7 +1,9 @@
 """Running crawls: each distributor in a process of its own, a bounded number at a time, progress streamed back.
 
 `run_crawls(config, config_path, ["techsnab"], output=sys.stdout)` writes the offers as JSON lines and stores
-nothing; without `output` the child's pipelines store them in `db_url` and judge the run's health.
+nothing; without `output` the child's pipelines store them in `db_url` and judge the run's health. A crawl that
+stores, unlimited, gets its distributor's known listing URLs (from `db_url`) in a file, to revisit those its entry
+points no longer lead to.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from collections import deque
@@ -20,10 +23,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from crawler import clock
 from crawler.channel import OFFER_PREFIX
 from crawler.config import Config, Distributor
 from crawler.crawl_process import DB_URL_ENV, FINISHED_REASONS
 from crawler.errors import UserError
+from storage.engine import make_engine, session_scope
+from storage.queries.listings import known_listing_urls
 
 STATUS_WAITING, STATUS_RUNNING, STATUS_FINISHED, STATUS_FAILED = "waiting", "running", "finished", "failed"
 # After its own time limit (CLOSESPIDER_TIMEOUT) a crawl gets this long to close before it is killed.
@@ -120,7 +126,27 @@ def run_crawls(
         time_limit=config.schedule.crawl_time_limit_minutes * 60 + KILL_GRACE_SECONDS,
     )
     parallel = max_parallel or config.schedule.max_parallel_crawls
-    return asyncio.run(runner.run_all([d.code for d in distributors], parallel))
+    codes = [d.code for d in distributors]
+    with tempfile.TemporaryDirectory(prefix="pricewatch-known-") as folder:
+        if output is None and not limit:
+            runner.known_urls = _known_url_files(db_url, codes, Path(folder))
+        return asyncio.run(runner.run_all(codes, parallel))
+
+
+def _known_url_files(db_url: str | None, codes: Sequence[str], folder: Path) -> dict[str, str]:
+    """Per distributor, a file of its known listing URLs (one a line), for its crawl to revisit."""
+    engine = make_engine(db_url)
+    now = clock.utcnow()
+    files = {}
+    try:
+        with session_scope(engine) as session:
+            for code in codes:
+                path = folder / f"{code}.txt"
+                path.write_text("".join(f"{url}\n" for url in known_listing_urls(session, code, now)), encoding="utf-8")
+                files[code] = str(path)
+    finally:
+        engine.dispose()
+    return files
 
 
 @dataclass
@@ -133,6 +159,7 @@ class _Runner:
     on_progress: ProgressCallback | None
     log_dir: Path | None
     time_limit: float
+    known_urls: dict[str, str] = field(default_factory=dict)  # distributor code → file of known listing URLs
 
     async def run_all(self, codes: list[str], parallel: int) -> list[CrawlSummary]:
         gate = asyncio.Semaphore(parallel)
@@ -160,6 +187,8 @@ class _Runner:
             cmd.append("--output")
         if self.daily_run_id is not None:
             cmd += ["--daily-run-id", str(self.daily_run_id)]
+        if code in self.known_urls:
+            cmd += ["--known-urls", self.known_urls[code]]
         return cmd
 
     async def run_one(self, progress: CrawlProgress, gate: asyncio.Semaphore) -> CrawlSummary:
@@ -298,10 +327,10 @@ def _summary(
     reason = done.get("reason")
     if "failed" in events:
         status, reason = STATUS_FAILED, events["failed"]["reason"]
+    elif done and reason not in FINISHED_REASONS:
+        status = STATUS_FAILED  # the spider closed itself and said why (a listing it could not read)
     elif exit_code != 0 or not done:
         status, reason = STATUS_FAILED, _failure_reason(exit_code, tail)
-    elif reason not in FINISHED_REASONS:
-        status = STATUS_FAILED
     else:
         status = STATUS_FINISHED
     return CrawlSummary(

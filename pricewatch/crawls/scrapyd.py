@@ -23,9 +23,11 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from crawler import clock
 from crawler.config import Config, Distributor, ScrapydHost
 from crawler.crawl_process import job_settings
 from crawler.errors import UserError
+from crawler.settings import pack_known_urls
 from crawler.stats import STAT_RESPONSES
 from pricewatch.crawls.local import (
     KILL_GRACE_SECONDS,
@@ -41,6 +43,7 @@ from pricewatch.crawls.local import (
 from storage.engine import make_engine, resolve_db_url, safe_url, session_scope
 from storage.models import RunStatus
 from storage.queries.crawl_runs import RunState, fail_run, runs_by_key
+from storage.queries.listings import known_listing_urls
 
 log = logging.getLogger("pricewatch.scrapyd")
 
@@ -54,6 +57,9 @@ LOST_HOST_SECONDS = 300.0
 # schedule.json lists the project's spiders in a subprocess before it answers (once per Scrapyd process).
 _TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 _MESSAGE_CHARS = 300
+# Known listing URLs packed into one job setting at most this long: Linux takes no command-line argument over
+# 128 KiB, and Scrapyd hands a job its settings as arguments.
+MAX_PACKED_URLS = 96 * 1024
 
 
 class ScrapydError(Exception):
@@ -141,10 +147,18 @@ def _setting_text(value: Any) -> str:
 
 
 def job_parameters(
-    host: ScrapydHost, *, distributor: str, run_key: str, db_url: str, limit: int, daily_run_id: int | None
+    host: ScrapydHost,
+    *,
+    distributor: str,
+    run_key: str,
+    db_url: str,
+    limit: int,
+    daily_run_id: int | None,
+    known_urls: str | None = None,
 ) -> list[str]:
     """The job's settings as `NAME=value`: those of a local crawl process, less what the host takes from its
-    environment — the config path unless `host.config` names it, the database URL unless `host.database` is `job`."""
+    environment — the config path unless `host.config` names it, the database URL unless `host.database` is `job`.
+    `known_urls`: the distributor's known listing URLs, packed (`crawler.settings.pack_known_urls`)."""
     settings = job_settings(
         config_path=host.config or "",
         distributor=distributor,
@@ -154,6 +168,7 @@ def job_parameters(
         limit=limit,
         daily_run_id=daily_run_id,
         channel_fd=None,
+        known_urls=known_urls,
     )
     job = SETTINGS_PRIORITIES["cmdline"]
     return [
@@ -161,6 +176,25 @@ def job_parameters(
         for name in sorted(settings)
         if settings.getpriority(name) == job and settings[name] not in (None, "")
     ]
+
+
+def packed_known_urls(engine: Engine, code: str, limit: int) -> str | None:
+    """The distributor's known listing URLs as a job setting, for its crawl to revisit; None for a limited crawl
+    (it revisits nothing), or when they would not fit on the job's command line (Scrapyd passes settings there):
+    then that crawl confirms no shop listing gone, and says nothing false."""
+    if limit:
+        return None
+    with session_scope(engine) as session:
+        urls = known_listing_urls(session, code, clock.utcnow())
+    if not urls:
+        return None
+    packed = pack_known_urls(urls)
+    if len(packed) > MAX_PACKED_URLS:
+        log.warning(
+            "crawl %s: its %d known listing URLs do not fit in a Scrapyd job setting; it revisits none", code, len(urls)
+        )
+        return None
+    return packed
 
 
 def _has_password(db_url: str) -> bool:
@@ -258,6 +292,7 @@ class _ScrapydRun:
     def schedule(self, crawl: _Crawl) -> None:
         """On the least busy host (ties: the first in the config); a host that does not answer is left out."""
         refusals: list[str] = []
+        known_urls = packed_known_urls(self.engine, crawl.distributor.code, self.limit)
         for host in sorted((h for h in self.hosts if h.down is None), key=lambda h: (h.load, h.index)):
             settings = job_parameters(
                 self.config.crawl.scrapyd[host.index],
@@ -266,6 +301,7 @@ class _ScrapydRun:
                 db_url=self.db_url,
                 limit=self.limit,
                 daily_run_id=self.daily_run_id,
+                known_urls=known_urls,
             )
             try:
                 host.client.schedule(crawl.distributor.spider, crawl.run_key, settings)

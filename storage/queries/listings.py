@@ -6,18 +6,24 @@ a marketplace seller a crawl meets for the first time is added here, not authori
 A listing's match is replaced by each crawl's automatic match, except when a person decided it
 (`match_method = manual`): that decision is kept whatever the crawl says; and an offer that matched nothing
 this time (a 404 or a blocked page has no title or codes) keeps the product it was matched to before.
+
+A listing is *gone* once a complete crawl judged ok confirms it no longer exists (`record_gone`): its page
+answered 404 or redirected away (the spider's `not_found` reading), it is missing from a complete feed, or its
+seller is missing from a marketplace card the crawl read. The next ok crawl that reads it live clears that.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from crawler.items import FLAG_BLOCKED, FLAG_NOT_FOUND
 from storage.models import Distributor, Listing, MatchMethod, Observation, Seller
 from storage.queries.upsert import BulkInsert, dialect_insert
 
@@ -43,6 +49,7 @@ class ListingSeen:
     match_method: MatchMethod
     match_confidence: float
     seen_at: dt.datetime
+    match_reason: dict[str, Any] | None = None  # why it matched or was refused (pipelines.match_reason)
 
 
 def distributor_id(session: Session, code: str) -> int | None:
@@ -85,6 +92,7 @@ _NEW_COLUMNS = (
     "product_id",
     "match_method",
     "match_confidence",
+    "match_reason",
     "first_seen_at",
     "last_seen_at",
 )
@@ -117,6 +125,7 @@ def insert_new_listings(session: Session, listings: Sequence[ListingSeen]) -> di
                 i.product_id,
                 i.match_method,
                 i.match_confidence,
+                i.match_reason,
                 i.seen_at,
                 i.seen_at,
             )
@@ -167,6 +176,7 @@ def upsert_listings(session: Session, listings: Sequence[ListingSeen]) -> dict[t
             "product_id": kept("product_id"),
             "match_method": kept("match_method"),
             "match_confidence": kept("match_confidence"),
+            "match_reason": kept("match_reason"),
             "last_seen_at": case(
                 (excluded.last_seen_at > table.c.last_seen_at, excluded.last_seen_at), else_=table.c.last_seen_at
             ),
@@ -183,6 +193,7 @@ def upsert_listings(session: Session, listings: Sequence[ListingSeen]) -> dict[t
             "product_id": item.product_id,
             "match_method": item.match_method,
             "match_confidence": item.match_confidence,
+            "match_reason": item.match_reason,
             "first_seen_at": item.seen_at,
             "last_seen_at": item.seen_at,
         }
@@ -203,14 +214,15 @@ class KnownListing:
     product_id: int | None
     match_method: MatchMethod
     match_confidence: float
+    match_reason: dict[str, Any] | None = None
 
     def after(self, seen: ListingSeen) -> KnownListing:
         """This listing once `seen` is upserted (by the rules of `upsert_listings`)."""
         keep = self.match_method == MatchMethod.MANUAL or (seen.product_id is None and self.product_id is not None)
         match = (
-            (self.product_id, self.match_method, self.match_confidence)
+            (self.product_id, self.match_method, self.match_confidence, self.match_reason)
             if keep
-            else (seen.product_id, seen.match_method, seen.match_confidence)
+            else (seen.product_id, seen.match_method, seen.match_confidence, seen.match_reason)
         )
         return KnownListing(self.id, seen.seller_sku, seen.title, seen.raw_vendor_code, seen.raw_gtin, *match)
 
@@ -225,6 +237,7 @@ def new_listing(listing_id: int, seen: ListingSeen) -> KnownListing:
         seen.product_id,
         seen.match_method,
         seen.match_confidence,
+        seen.match_reason,
     )
 
 
@@ -242,6 +255,7 @@ def known_listings(session: Session, distributor_id: int) -> dict[tuple[int, str
             Listing.product_id,
             Listing.match_method,
             Listing.match_confidence,
+            Listing.match_reason,
         )
         .join(Seller, Seller.id == Listing.seller_id)
         .where(Seller.distributor_id == distributor_id)
@@ -268,3 +282,136 @@ def touch_listings(session: Session, crawl_run_id: int) -> None:
         .values(last_seen_at=observed)
         .execution_options(synchronize_session=False)
     )
+
+
+# A listing no crawl has read for this long is past news: never revisited, never newly marked gone (which would
+# raise a stock-out for an offer that vanished long ago, e.g. on the first crawl after an upgrade).
+RECENT = dt.timedelta(days=14)
+
+
+def known_listing_urls(session: Session, distributor_code: str, now: dt.datetime) -> list[str]:
+    """The URLs of the distributor's listings matched to the catalog, not gone and read within `RECENT` of `now`:
+    what its crawl revisits when its entry points no longer lead there (a marketplace card once, for every seller).
+    """
+    rows = session.scalars(
+        select(Listing.url)
+        .join(Seller, Seller.id == Listing.seller_id)
+        .join(Distributor, Distributor.id == Seller.distributor_id)
+        .where(
+            Distributor.code == distributor_code,
+            Listing.product_id.is_not(None),
+            Listing.gone_at.is_(None),
+            Listing.last_seen_at >= now - RECENT,
+        )
+        .distinct()
+        .order_by(Listing.url)
+    )
+    return list(rows)
+
+
+GONE_NOT_FOUND = "not_found"  # the page answered 404/410 or redirected away (a marketplace card: every seller)
+GONE_MISSING = "missing"  # missing from a complete feed
+GONE_LEFT_CARD = "left_card"  # a marketplace seller missing from a card the crawl read
+_CHUNK = 5_000  # ids per statement: well under both databases' limits on bound parameters
+
+
+@dataclass(frozen=True, slots=True)
+class GoneChanges:
+    """What `record_gone` changed: listings newly gone (by reason), still gone, and back."""
+
+    gone: dict[str, int]
+    still_gone: int
+    back: int
+
+
+@dataclass
+class _RunReadings:
+    """What one run read, per listing and per URL."""
+
+    live: set[int]  # read, neither blocked nor gone
+    not_found: set[int]  # read as gone (404, redirected away)
+    urls_read: set[str]  # URLs answered with something other than a block
+    urls_not_found: set[str]
+
+
+def _run_readings(session: Session, crawl_run_id: int) -> _RunReadings:
+    readings = _RunReadings(set(), set(), set(), set())
+    rows = session.execute(
+        select(Observation.listing_id, Observation.flags, Listing.url)
+        .join(Listing, Listing.id == Observation.listing_id)
+        .where(Observation.crawl_run_id == crawl_run_id)
+    )
+    for listing_id, flags, url in rows.tuples():
+        if FLAG_BLOCKED in flags:
+            continue
+        readings.urls_read.add(url)
+        if FLAG_NOT_FOUND in flags:
+            readings.not_found.add(listing_id)
+            readings.urls_not_found.add(url)
+        else:
+            readings.live.add(listing_id)
+    return readings
+
+
+def _gone_reason(
+    listing_id: int, url: str, recent: bool, readings: _RunReadings, *, missing_is_gone: bool
+) -> str | None:
+    """Why a listing of the distributor is gone after a complete run, or None if the run does not say so;
+    `recent`: it was read within `RECENT` (only such a listing is gone for not being read)."""
+    if listing_id in readings.not_found:
+        return GONE_NOT_FOUND
+    if listing_id in readings.live or not recent:
+        return None
+    if missing_is_gone:
+        return GONE_MISSING
+    if url in readings.urls_not_found:
+        return GONE_NOT_FOUND
+    return GONE_LEFT_CARD if url in readings.urls_read else None
+
+
+def _set_gone(session: Session, ids: Iterable[int], values: dict[str, object]) -> None:
+    listing_ids = sorted(ids)
+    for start in range(0, len(listing_ids), _CHUNK):
+        chunk = listing_ids[start : start + _CHUNK]
+        session.execute(
+            update(Listing).where(Listing.id.in_(chunk)).values(**values).execution_options(synchronize_session=False)
+        )
+
+
+def record_gone(
+    session: Session,
+    crawl_run_id: int,
+    distributor_id: int,
+    *,
+    at: dt.datetime,
+    complete: bool,
+    missing_is_gone: bool,
+) -> GoneChanges:
+    """After a finished run judged ok: the gone listings it read live are back; after a complete one (not limited,
+    every entry point read), the listings it confirms gone are marked so, or confirmed again.
+
+    `missing_is_gone`: a listing the run did not read at all is gone (a feed lists every offer). Otherwise only
+    what the run read says so: a `not_found` reading, or a marketplace card read without this listing's seller
+    (an unread listing, a failed or blocked page, is never gone). Unread listings count only if read within
+    `RECENT` of `at` (the run's end).
+    """
+    readings = _run_readings(session, crawl_run_id)
+    rows = session.execute(
+        select(Listing.id, Listing.url, Listing.gone_at, Listing.last_seen_at >= at - RECENT)
+        .join(Seller, Seller.id == Listing.seller_id)
+        .where(Seller.distributor_id == distributor_id)
+    ).tuples()
+    back: list[int] = []
+    again: list[int] = []
+    newly: defaultdict[str, list[int]] = defaultdict(list)
+    for listing_id, url, gone_at, recent in rows:
+        reason = _gone_reason(listing_id, url, bool(recent), readings, missing_is_gone=missing_is_gone)
+        if complete and reason:
+            (newly[reason] if gone_at is None else again).append(listing_id)
+        elif gone_at is not None and listing_id in readings.live:
+            back.append(listing_id)
+    _set_gone(session, back, {"gone_at": None, "gone_run_id": None, "gone_reason": None})
+    _set_gone(session, again, {"gone_run_id": crawl_run_id})
+    for reason, ids in newly.items():
+        _set_gone(session, ids, {"gone_at": at, "gone_run_id": crawl_run_id, "gone_reason": reason})
+    return GoneChanges({reason: len(ids) for reason, ids in sorted(newly.items())}, len(again), len(back))

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import CTE, Select, Table, and_, exists, insert, or_, select
+from sqlalchemy import CTE, ScalarSelect, Select, Table, and_, exists, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from crawler.items import Health, StockState
+from crawler.items import FLAG_PRICE_SUSPECT, Health, StockState
 from storage.models import CrawlRun, Evidence, Listing, Observation, RunStatus
 from storage.queries.upsert import BulkInsert
 
@@ -70,6 +70,19 @@ def counted_run(run: Any) -> ColumnElement[bool]:
     return and_(run.status == RunStatus.FINISHED, or_(run.health.is_(None), run.health != Health.FAILED))
 
 
+def _latest_offer_id() -> ScalarSelect[int]:
+    """The id of the correlated listing's newest observation from a counted run (NULL when it has none)."""
+    obs, run = aliased(Observation), aliased(CrawlRun)
+    return (
+        select(obs.id)
+        .join(run, run.id == obs.crawl_run_id)
+        .where(obs.listing_id == Listing.id, counted_run(run))
+        .order_by(obs.observed_at.desc(), obs.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def latest_observations(*, matched_only: bool = False) -> CTE:
     """(listing id, observation id) of each listing's latest offer: its newest observation from a counted run.
 
@@ -81,19 +94,31 @@ def latest_observations(*, matched_only: bool = False) -> CTE:
     Correlated and driven by the (listing, observed_at) index, so it reads each listing's newest rows only;
     materialized, so the planner joins the ids to observations by primary key instead of re-running it.
     """
-    obs, run = aliased(Observation), aliased(CrawlRun)
-    latest_id = (
-        select(obs.id)
-        .join(run, run.id == obs.crawl_run_id)
-        .where(obs.listing_id == Listing.id, counted_run(run))
-        .order_by(obs.observed_at.desc(), obs.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    listings = select(Listing.id.label("listing_id"), latest_id.label("id"))
+    listings = select(Listing.id.label("listing_id"), _latest_offer_id().label("id"))
     if matched_only:
         listings = listings.where(Listing.product_id.is_not(None))
     return listings.cte("latest").prefix_with("MATERIALIZED")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a listing's latest offer says now."""
+
+    price: Decimal | None
+    currency: str | None
+    stock: StockState
+    observed_at: dt.datetime
+
+
+def current_readings(session: Session, listing_ids: Iterable[int]) -> dict[int, Reading]:
+    """Each listing's latest offer (its newest observation from a counted run); listings without one left out."""
+    ids = sorted(set(listing_ids))
+    if not ids:
+        return {}
+    query = select(
+        Observation.listing_id, Observation.price, Observation.currency, Observation.stock, Observation.observed_at
+    ).where(Observation.id.in_(select(_latest_offer_id()).where(Listing.id.in_(ids))))
+    return {row[0]: Reading(*row[1:]) for row in session.execute(query).tuples()}
 
 
 def run_has_observations(session: Session, crawl_run_id: int) -> bool:
@@ -141,6 +166,7 @@ _COLUMNS = (
     "quantity",
     "http_status",
     "flags",
+    "price_suspect",
     "details",
     "evidence_id",
 )
@@ -151,6 +177,7 @@ def insert_observations(session: Session, crawl_run_id: int, rows: Sequence[Obse
     """Append observations of one run in one bulk INSERT; a (listing, run) pair already stored is skipped.
 
     Returns the number of rows written (the database skips duplicates through ON CONFLICT DO NOTHING).
+    `price_suspect` is written from the flags, so the two never disagree.
     """
     if not rows:
         return 0
@@ -173,6 +200,7 @@ def insert_observations(session: Session, crawl_run_id: int, rows: Sequence[Obse
                 r.quantity,
                 r.http_status,
                 r.flags,
+                FLAG_PRICE_SUSPECT in r.flags,  # the column the queries read, always as the flags say
                 r.details,
                 r.evidence_id,
             )

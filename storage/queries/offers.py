@@ -45,7 +45,9 @@ class LatestOffer:
     product_name: str | None
     match_method: MatchMethod
     match_confidence: float
+    match_reason: dict[str, Any] | None  # why it matched or was refused (pipelines.match_reason)
     price: Decimal | None
+    price_suspect: bool  # far below or above the RRP in force when it was read: a misread or a wrong match
     currency: str | None
     rrp: Decimal | None
     deviation_pct: Decimal | None
@@ -57,18 +59,25 @@ class LatestOffer:
 
 
 class RrpHistory:
-    """Each product's RRP by price-list version: the one in force on a date is the newest valid from it."""
+    """Each product's RRP by price-list version: the one in force on a date is the newest valid from it.
 
-    def __init__(self, session: Session, product_ids: Iterable[int]) -> None:
-        ids = sorted(set(product_ids))
+    Of the products `product_ids`, or of every product (None).
+    """
+
+    def __init__(self, session: Session, product_ids: Iterable[int] | None = None) -> None:
+        query = select(Price.product_id, PriceList.valid_from, PriceList.id, Price.rrp).join(
+            PriceList, PriceList.id == Price.price_list_id
+        )
+        if product_ids is None:
+            queries = [query]
+        else:
+            ids = sorted(set(product_ids))  # in chunks, to stay under bind-parameter limits
+            queries = [
+                query.where(Price.product_id.in_(ids[start : start + 5000])) for start in range(0, len(ids), 5000)
+            ]
         versions: dict[int, list[tuple[dt.date, int, Decimal]]] = {}
-        for start in range(0, len(ids), 5000):  # stay under bind-parameter limits
-            rows = session.execute(
-                select(Price.product_id, PriceList.valid_from, PriceList.id, Price.rrp)
-                .join(PriceList, PriceList.id == Price.price_list_id)
-                .where(Price.product_id.in_(ids[start : start + 5000]))
-            )
-            for product_id, valid_from, list_id, rrp in rows.tuples():
+        for chunk in queries:
+            for product_id, valid_from, list_id, rrp in session.execute(chunk).tuples():
                 versions.setdefault(product_id, []).append((valid_from, list_id, rrp))
         # Per product: the valid-from dates ascending (a later import wins a tie) and the RRP of each.
         self._history: dict[int, tuple[list[dt.date], list[Decimal]]] = {}
@@ -116,7 +125,9 @@ def _latest_offers_query(distributor_codes: list[str]) -> Select[Any]:
             Product.name.label("product_name"),
             Listing.match_method.label("match_method"),
             Listing.match_confidence.label("match_confidence"),
+            Listing.match_reason.label("match_reason"),
             Observation.price.label("price"),
+            Observation.price_suspect.label("price_suspect"),
             Observation.currency.label("currency"),
             Observation.stock.label("stock"),
             Observation.quantity.label("quantity"),

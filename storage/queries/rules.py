@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from crawler.config import DumpingRule
 from crawler.items import (
@@ -43,6 +44,7 @@ from crawler.items import (
     Health,
     StockState,
 )
+from crawler.stats import STAT_COMPLETE
 from storage.codes import normalize_vendor_code
 from storage.models import (
     MONEY,
@@ -87,6 +89,8 @@ class DistributorRun:
     reason: str | None
     offers: int
     last_ok_offers: int | None
+    started_at: dt.datetime
+    complete: bool = False  # went through every entry point, unlimited (STAT_COMPLETE): what it did not list, it lacks
 
     @property
     def verdict(self) -> Health:
@@ -98,7 +102,9 @@ class DistributorRun:
 class OfferState(NamedTuple):
     """The latest counted observation of one matched listing, with what the rules compare it with.
 
-    A named tuple: 50,000 of these are built per rules run, straight from the rows.
+    A listing gone since that observation (`listings.gone_at`) reads as gone instead: delisted, out of stock, no
+    price; `current` when its distributor's latest run confirmed it gone. A named tuple: 50,000 of these are built
+    per rules run, straight from the rows.
     """
 
     listing_id: int
@@ -109,7 +115,8 @@ class OfferState(NamedTuple):
     firm_price: Decimal | None  # the price when it is comparable with the RRP
     price_flagged: bool  # "from", "on request" or two prices: the page states it has no firm price
     blocked: bool  # an anti-bot page: nothing is known
-    delisted: bool  # 404/410
+    delisted: bool  # 404/410, or gone
+    gone: str | None  # gone (the listing's `gone_reason`): it reads as delisted, out of stock, without a price
     currency: str | None
     stock: StockState
     quantity: int | None
@@ -128,8 +135,10 @@ class OfferState(NamedTuple):
     tolerance_pct: Decimal | None  # the dumping tolerance in force (None: a promo exempts the offer)
     promo: str | None  # the promo in force, if any
     threshold_price: Decimal | None  # RRP × (1 − tolerance), to the cent
-    previous_price: Decimal | None  # firm price in the distributor's previous finished run the rules evaluated
-    last_ok_stock: StockState | None  # stock in the distributor's last ok run before its latest (evaluated ones)
+    # The listing's last known reading before its distributor's latest run, from the ok runs the rules evaluated
+    # (a blocked or unread page, a run judged degraded, is no reading): its firm price, its stock (not unknown).
+    previous_price: Decimal | None
+    last_known_stock: StockState | None
     last_in_stock_at: dt.datetime | None  # latest ok-run observation in stock (filled only when out of stock now)
 
 
@@ -147,8 +156,10 @@ def _has_flag(flags: Any, flag: str) -> ColumnElement[bool]:
 
 
 def firm_price(obs: Any) -> ColumnElement[Decimal | None]:
-    """The observation's price when it is a firm one, else NULL."""
-    firm = and_(obs.price.is_not(None), *(~_has_flag(obs.flags, f) for f in NOT_FIRM_FLAGS))
+    """The observation's price when it is a firm one, else NULL: a suspect price (far from the RRP) is none."""
+    firm = and_(
+        obs.price.is_not(None), obs.price_suspect == false(), *(~_has_flag(obs.flags, f) for f in NOT_FIRM_FLAGS)
+    )
     return case((firm, obs.price), else_=null())
 
 
@@ -187,24 +198,17 @@ def _unevaluated_runs(session: Session) -> list[int]:
     ]
 
 
-def _run_pointers(session: Session) -> Subquery:
-    """Per distributor: its latest ended run, and the finished run and the last ok run before it among those the
-    rules have evaluated (see `_unevaluated_runs`)."""
+def _run_pointers(unevaluated: Sequence[int]) -> Subquery:
+    """Per distributor: its latest ended run, and the last ok run before it among those the rules have evaluated
+    (`unevaluated`: see `_unevaluated_runs`)."""
     current = _latest_run(CrawlRun.status != RunStatus.RUNNING)
     earlier = [CrawlRun.id.not_in(select(current.c.id))]
-    if unevaluated := _unevaluated_runs(session):
+    if unevaluated:
         earlier.append(CrawlRun.id.not_in(unevaluated))
-    previous = _latest_run(counted_run(CrawlRun), *earlier)
     last_ok = _latest_run(CrawlRun.status == RunStatus.FINISHED, CrawlRun.health == Health.OK, *earlier)
     return (
-        select(
-            current.c.distributor_id,
-            current.c.id.label("run_id"),
-            previous.c.id.label("previous_run_id"),
-            last_ok.c.id.label("last_ok_run_id"),
-        )
+        select(current.c.distributor_id, current.c.id.label("run_id"), last_ok.c.id.label("last_ok_run_id"))
         .select_from(current)
-        .outerjoin(previous, previous.c.distributor_id == current.c.distributor_id)
         .outerjoin(last_ok, last_ok.c.distributor_id == current.c.distributor_id)
         .subquery("run_pointers")
     )
@@ -212,7 +216,7 @@ def _run_pointers(session: Session) -> Subquery:
 
 def latest_runs(session: Session) -> list[DistributorRun]:
     """Every distributor that has an ended run, with that run's verdict."""
-    rp = _run_pointers(session)
+    rp = _run_pointers(_unevaluated_runs(session))
     last_ok = aliased(CrawlRun)
     stmt = (
         select(
@@ -227,6 +231,8 @@ def latest_runs(session: Session) -> list[DistributorRun]:
             CrawlRun.health_reason,
             CrawlRun.offers,
             last_ok.offers,
+            CrawlRun.started_at,
+            CrawlRun.stats,
         )
         .select_from(rp)
         .join(Distributor, Distributor.id == rp.c.distributor_id)
@@ -234,7 +240,13 @@ def latest_runs(session: Session) -> list[DistributorRun]:
         .outerjoin(last_ok, last_ok.id == rp.c.last_ok_run_id)
         .order_by(Distributor.code)
     )
-    return [DistributorRun(*row) for row in session.execute(stmt)]
+    return [_distributor_run(row) for row in session.execute(stmt)]
+
+
+def _distributor_run(row: Any) -> DistributorRun:
+    """The row of `latest_runs`; whether the run was complete is the spider's mark in its stats (the last column)."""
+    *fields, stats = row
+    return replace(DistributorRun(*fields), complete=bool((stats or {}).get(STAT_COMPLETE)))
 
 
 def _local_midnight_utc(day: dt.date, tz: ZoneInfo) -> dt.datetime:
@@ -275,22 +287,69 @@ def _in_force(periods: Any, product_id: Any, at: Any) -> ColumnElement[bool]:
     )
 
 
-def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[OfferState]:
-    """The latest counted observation of every matched listing, joined to what the rules compare it with: the
-    price list and the dumping tolerance in force on its date, its distributor's previous and last ok runs."""
-    periods = price_periods(session, tz)
-    latest = latest_observations(matched_only=True)
-    rp = _run_pointers(session)
-    obs, prev, ok, hist = (aliased(Observation) for _ in range(4))
-    previous_price = (
-        select(firm_price(prev))
-        .where(prev.listing_id == obs.listing_id, prev.crawl_run_id == rp.c.previous_run_id)
+def _last_known(
+    rp: Subquery,
+    unevaluated: Sequence[int],
+    listing_id: Any,
+    value: Callable[[Any], ColumnElement[Any]],
+    known: Callable[[Any], ColumnElement[bool]],
+) -> ScalarSelect[Any]:
+    """The listing's latest `value` that is `known`, before its distributor's latest run: from the finished ok runs
+    the rules evaluated, newest first (a blocked page, a listing not read, a degraded run is skipped)."""
+    hist, run = aliased(Observation), aliased(CrawlRun)
+    conditions = [
+        hist.listing_id == listing_id,
+        run.status == RunStatus.FINISHED,
+        run.health == Health.OK,
+        run.id != func.coalesce(rp.c.run_id, 0),
+        known(hist),
+    ]
+    if unevaluated:
+        conditions.append(run.id.not_in(unevaluated))
+    return (
+        select(value(hist))
+        .join(run, run.id == hist.crawl_run_id)
+        .where(*conditions)
+        .order_by(hist.observed_at.desc(), hist.id.desc())
+        .limit(1)
         .scalar_subquery()
     )
-    last_ok_stock = (
-        select(ok.stock)
-        .where(ok.listing_id == obs.listing_id, ok.crawl_run_id == rp.c.last_ok_run_id)
-        .scalar_subquery()
+
+
+def _gone_now(obs: Any) -> ColumnElement[bool]:
+    """The listing was found gone after this observation (a later reading, from a degraded run, wins)."""
+    return and_(Listing.gone_at.is_not(None), obs.observed_at <= Listing.gone_at)
+
+
+def _reading(obs: Any, rp: Subquery) -> list[ColumnElement[Any]]:
+    """The current-reading columns of OfferState, `current` to `quantity`: the observation's, or a gone one."""
+    gone = _gone_now(obs)
+    current = or_(obs.crawl_run_id == rp.c.run_id, and_(gone, Listing.gone_run_id == rp.c.run_id))
+    return [
+        func.coalesce(current, false()).label("current"),
+        case((gone, Listing.gone_at), else_=obs.observed_at).label("observed_at"),
+        case((gone, null()), else_=firm_price(obs)).label("firm_price"),
+        and_(~gone, or_(*(_has_flag(obs.flags, f) for f in PRICE_FLAGS))).label("price_flagged"),
+        and_(~gone, _has_flag(obs.flags, FLAG_BLOCKED)).label("blocked"),
+        or_(gone, _has_flag(obs.flags, FLAG_NOT_FOUND)).label("delisted"),
+        case((gone, Listing.gone_reason), else_=null()).label("gone"),
+        obs.currency.label("currency"),
+        case((gone, literal(StockState.OUT_OF_STOCK, obs.stock.type)), else_=obs.stock).label("stock"),
+        case((gone, null()), else_=obs.quantity).label("quantity"),
+    ]
+
+
+def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[OfferState]:
+    """The latest counted observation of every matched listing (or its gone state), joined to what the rules
+    compare it with: the price list and the dumping tolerance in force on its date, its last known reading."""
+    periods = price_periods(session, tz)
+    latest = latest_observations(matched_only=True)
+    unevaluated = _unevaluated_runs(session)
+    rp = _run_pointers(unevaluated)
+    obs, hist = aliased(Observation), aliased(Observation)
+    previous_price = _last_known(rp, unevaluated, obs.listing_id, firm_price, lambda h: firm_price(h).is_not(None))
+    last_known_stock = _last_known(
+        rp, unevaluated, obs.listing_id, lambda h: h.stock, lambda h: h.stock != StockState.UNKNOWN
     )
     last_in_stock = (
         select(func.max(hist.observed_at))
@@ -309,19 +368,12 @@ def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[
             Listing.id.label("listing_id"),
             Listing.product_id.label("product_id"),
             Seller.distributor_id.label("distributor_id"),
-            func.coalesce(obs.crawl_run_id == rp.c.run_id, false()).label("current"),
-            obs.observed_at.label("observed_at"),
-            firm_price(obs).label("firm_price"),
-            or_(*(_has_flag(obs.flags, f) for f in PRICE_FLAGS)).label("price_flagged"),
-            _has_flag(obs.flags, FLAG_BLOCKED).label("blocked"),
-            _has_flag(obs.flags, FLAG_NOT_FOUND).label("delisted"),
-            obs.currency.label("currency"),
-            obs.stock.label("stock"),
-            obs.quantity.label("quantity"),
+            *_reading(obs, rp),
             # Decoded only where present: most offers carry no markers.
-            case((cast(obs.details, String).like('%"markers"%'), obs.details["markers"]), else_=null()).label(
-                "markers"
-            ),
+            case(
+                (and_(~_gone_now(obs), cast(obs.details, String).like('%"markers"%')), obs.details["markers"]),
+                else_=null(),
+            ).label("markers"),
             Listing.url.label("url"),
             Listing.title.label("title"),
             Listing.raw_gtin.label("listing_gtin"),
@@ -337,8 +389,10 @@ def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[
             promo.label("promo"),
             _threshold(periods.c.rrp, tolerance).label("threshold_price"),
             previous_price.label("previous_price"),
-            last_ok_stock.label("last_ok_stock"),
-            case((obs.stock == StockState.OUT_OF_STOCK, last_in_stock), else_=null()).label("last_in_stock_at"),
+            last_known_stock.label("last_known_stock"),
+            case((or_(_gone_now(obs), obs.stock == StockState.OUT_OF_STOCK), last_in_stock), else_=null()).label(
+                "last_in_stock_at"
+            ),
         )
         .select_from(latest)
         .join(obs, obs.id == latest.c.id)

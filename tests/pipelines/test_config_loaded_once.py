@@ -86,9 +86,11 @@ def set_up_crawl(settings: Settings) -> tuple[Any, list[Any]]:
 def test_a_scrapyd_crawls_set_up_parses_the_config_once(config_path: Path, parses: list[str]) -> None:
     spider, pipelines = set_up_crawl(scrapyd_settings(config_path))
     assert parses == [str(config_path)]
-    assert [type(p).__name__ for p in pipelines] == ["NormalizePipeline", "MatchPipeline", "StorePipeline"]
-    match, store = pipelines[1], pipelines[2]
+    names = [type(p).__name__ for p in pipelines]
+    assert names == ["NormalizePipeline", "MatchPipeline", "PlausibilityPipeline", "StorePipeline"]
+    match, plausibility, store = pipelines[1:]
     assert spider.config is match.config is store.config
+    assert plausibility.rule is spider.config.rules.suspect_price
     assert spider.distributor.code == "shop"
     assert store.distributor is spider.distributor
 

@@ -91,7 +91,9 @@ def test_json_export_holds_the_latest_finished_offer_with_rrp_of_its_day(
         "product_name": "Конвектор инверторный Termoline TL-1003 2000 Вт",
         "match_method": "vendor_code",
         "match_confidence": 1.0,
+        "match_reason": "по артикулу: TL-1003",
         "price": "11331.00",
+        "price_suspect": False,
         "currency": "RUB",
         "rrp": "12590.00",
         "deviation_pct": "-10.00",
@@ -101,6 +103,7 @@ def test_json_export_holds_the_latest_finished_offer_with_rrp_of_its_day(
         "crawl_health": "ok",
     }
     assert (rows["2"]["vendor_code"], rows["2"]["match_method"], rows["2"]["rrp"]) == (None, "none", None)
+    assert rows["2"]["match_reason"] == "в названии нет бренда"  # why the offer matched nothing
     assert (rows["3"]["price"], rows["3"]["stock"], rows["3"]["rrp"]) == (None, "out_of_stock", "4990.00")
 
 

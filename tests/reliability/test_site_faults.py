@@ -22,18 +22,17 @@ from fixtures.pilot.scenario import KLIMATPROF, MARKETPLACE, TECHSNAB
 from fixtures.sites import PilotSites
 from fixtures.sites.base import Hit
 from fixtures.sites.modes import Mode
-from pricewatch.alerting import run_rules_and_queue
 from pricewatch.crawls.local import CrawlSummary, run_crawls
 from storage.engine import make_engine, session_scope
 from storage.models import CrawlRun, Listing, Observation, RunStatus, Seller
 from tests.support.reliability import (
     AlertKey,
+    FaultRuns,
     copy_sqlite,
-    events_of,
     fresh_sqlite,
     load_pilot_catalog,
-    open_alerts,
     quick_config,
+    rules_after,
 )
 
 pytestmark = pytest.mark.slow
@@ -98,13 +97,7 @@ class Outcome:
     open_after: set[AlertKey]
 
 
-@dataclass
-class Faults:
-    baseline_open: set[AlertKey]
-    outcomes: dict[str, Outcome]
-
-    def __getitem__(self, name: str) -> Outcome:
-        return self.outcomes[name]
+Faults = FaultRuns[Outcome]
 
 
 def _stored(db_url: str, run_key: str, base_url: str) -> tuple[CrawlRun, dict[tuple[str, str], Seen]]:
@@ -125,15 +118,6 @@ def _stored(db_url: str, run_key: str, base_url: str) -> tuple[CrawlRun, dict[tu
     }
     assert len(seen) == len(rows), "one page stored twice in a run"
     return run, seen
-
-
-def _rules(db_url: str, config: Config) -> tuple[set[tuple[AlertKey, str]], set[AlertKey]]:
-    engine = make_engine(db_url)
-    with session_scope(engine) as session:
-        rules_run_id = run_rules_and_queue(session, config).rules_run_id
-    events, after = events_of(engine, rules_run_id), open_alerts(engine)
-    engine.dispose()
-    return events, after
 
 
 def _crawl(config: Config, config_path: Path, code: str, db_url: str, log_dir: Path) -> CrawlSummary:
@@ -159,7 +143,7 @@ def faults(
         baseline = run_crawls(config, config_path, sites, db_url=base, log_dir=folder, max_parallel=3)
         assert [s.health for s in baseline] == ["ok"] * len(sites), [s.row() for s in baseline]
         expected = {e.key for e in scenario.expected_alerts(1) if e.distributor in sites}
-        _, baseline_open = _rules(base, config)
+        _, baseline_open = rules_after(base, config)
         assert {f"{k.rule}:{k.distributor}:{k.vendor_code}:{k.seller}" for k in baseline_open} == expected
 
         outcomes: dict[str, Outcome] = {}
@@ -182,7 +166,7 @@ def faults(
             for fault in batch:
                 summary = summaries[fault.name]
                 run, seen = _stored(urls[fault.name], summary.run_key, pilot_sites.urls[fault.site])
-                events, after = _rules(urls[fault.name], config)
+                events, after = rules_after(urls[fault.name], config)
                 outcomes[fault.name] = Outcome(
                     fault, urls[fault.name], summary, run, seen, hits[fault.name], events, after
                 )
@@ -256,7 +240,7 @@ def test_a_blocked_site_is_unknown_and_degraded(faults: Faults, name: str) -> No
     assert outcome.seen, "the canary page is a known product page: it is stored, as unknown"
     assert {s for s in outcome.seen.values()} == {Seen(None, "unknown", ("blocked",))}
     assert verdict(outcome) == (RunStatus.FINISHED, Health.DEGRADED)
-    assert (outcome.run.health_reason or "").startswith("all ")
+    assert (outcome.run.health_reason or "").startswith("blocked by anti-bot: all ")
     assert (outcome.run.health_reason or "").endswith(" responses were blocked (anti-bot page, captcha or 403)")
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from crawler.config import Config, parse_config
 from crawler.items import Health, StockState
+from crawler.stats import STAT_COMPLETE
 from fixtures.pilot.scenario import MARKETPLACE, offers
 from storage.catalog_import import import_catalog
 from storage.codes import normalize_gtin, normalize_vendor_code
@@ -32,8 +33,17 @@ from storage.engine import session_scope
 from storage.models import MatchMethod, RunStatus
 from storage.queries import catalog
 from storage.queries.crawl_runs import finish_run, start_run
-from storage.queries.listings import ListingSeen, SellerSeen, add_sellers, distributor_id, seller_ids, upsert_listings
+from storage.queries.listings import (
+    ListingSeen,
+    SellerSeen,
+    add_sellers,
+    distributor_id,
+    record_gone,
+    seller_ids,
+    upsert_listings,
+)
 from storage.queries.observations import ObservationRow, insert_observations
+from storage.queries.plans import write_plan
 from storage.queries.sellers import sync_distributors
 
 START = dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC)  # 08:00 in Moscow
@@ -165,8 +175,12 @@ class World:
         health: Health = Health.OK,
         reason: str | None = None,
         status: RunStatus = RunStatus.FINISHED,
+        complete: bool = False,
     ) -> int:
-        """One crawl run of `distributor` at `at` that stored `offers` and ended with `status` and `health`."""
+        """One crawl run of `distributor` at `at` that stored `offers` and ended with `status` and `health`.
+
+        `complete`: the spider went through every entry point, unlimited; a finished ok run then marks the listings
+        it confirms gone, as the store does (`record_gone`)."""
         offers = list(offers)
         with session_scope(self.engine) as session:
             d_id = distributor_id(session, distributor)
@@ -203,10 +217,19 @@ class World:
                 pages=len(offers),
                 offers=len(offers),
                 errors=0,
-                stats={},
+                stats={STAT_COMPLETE: 1} if complete else {},
             )
             run.finished_at = at + dt.timedelta(minutes=30)
+            if status == RunStatus.FINISHED and health == Health.OK:
+                feed = self.config.distributor(distributor).spider == "feed"
+                record_gone(session, run.id, d_id, at=run.finished_at, complete=complete, missing_is_gone=feed)
             return run.id
+
+    def plan(self, distributor: str, month: dt.date, quantities: Mapping[str, int]) -> None:
+        """A sales plan for `distributor` in `month` (its first day): vendor code → units."""
+        with session_scope(self.engine) as session:
+            d_id = self.distributors[distributor]
+            write_plan(session, {(d_id, self.products[code], month): qty for code, qty in quantities.items()})
 
     def _listing(self, seller_id: int, offer: Seen, at: dt.datetime) -> ListingSeen:
         code = offer.vendor_code

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from sqlalchemy import JSON, Engine, LargeBinary, String, Text, func, select
@@ -28,6 +28,7 @@ from tests.support.services import REPO
 PILOT_YAML = REPO / "pilot.yaml"
 PRICEWATCH = Path(sys.executable).with_name("pricewatch")  # the console script pip installed
 RRP_FROM = dt.date(2026, 1, 1)
+T = TypeVar("T")
 # Environment a test sets itself; inherited values would point a child process at the wrong database or service.
 _OWN_ENV = (
     "DATABASE_URL",
@@ -200,3 +201,24 @@ def events_of(engine: Engine, rules_run_id: int) -> set[tuple[AlertKey, str]]:
             .where(AlertEvent.rules_run_id == rules_run_id)
         ).tuples()
         return {(alert_key(a), kind.value) for a, kind in rows}
+
+
+def rules_after(db_url: str, config: Config) -> tuple[set[tuple[AlertKey, str]], set[AlertKey]]:
+    """Run the rules once on the database: the alert events that run wrote, and the alerts open after it."""
+    engine = make_engine(db_url)
+    with session_scope(engine) as session:
+        rules_run_id = run_rules_and_queue(session, config).rules_run_id
+    events, after = events_of(engine, rules_run_id), open_alerts(engine)
+    engine.dispose()
+    return events, after
+
+
+@dataclass(frozen=True)
+class FaultRuns(Generic[T]):
+    """The alerts open after a normal baseline crawl, and each fault's outcome by the fault's name."""
+
+    baseline_open: set[AlertKey]
+    outcomes: dict[str, T]
+
+    def __getitem__(self, name: str) -> T:
+        return self.outcomes[name]

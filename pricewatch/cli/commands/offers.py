@@ -21,7 +21,9 @@ _COLUMNS: tuple[tuple[str, str, str, Kind, int], ...] = (
     ("product_name", "Товар", "Product", "text", 30),
     ("match_method", "Сопоставлено по", "Match method", "text", 12),
     ("match_confidence", "Уверенность", "Confidence", "number", 10),
+    ("match_reason", "Почему так", "Why", "text", 45),
     ("price", "Цена", "Price", "money", 14),
+    ("price_suspect", "Сомнительная цена", "Suspect price", "text", 10),
     ("currency", "Валюта", "Currency", "text", 8),
     ("rrp", "РРЦ", "RRP", "money", 14),
     ("deviation_pct", "Отклонение, %", "Deviation, %", "number", 12),
@@ -51,10 +53,14 @@ def cli() -> None:
 def export(*, fmt: str | None, out: Path, distributors: tuple[str, ...], config_path: str, db_url: str) -> None:
     """Write the latest offer of every listing (from finished crawl runs only) to CSV, JSON or XLSX.
 
-    Columns: distributor, seller, URL, matched vendor code, match method and confidence, price, currency,
-    the RRP in force on the day of the observation, deviation in %, stock, quantity, time (UTC), crawl health.
+    Columns: distributor, seller, URL, matched vendor code, match method and confidence, why it matched or was
+    refused (the rule, score and margin, conflicting or missing numbers), price, whether the price
+    is suspect (far below or above the RRP: a misread or a wrong match, never a dumping), currency, the RRP in
+    force on the day of the observation, deviation in %, stock, quantity, time (UTC), crawl health.
     Money is exact: decimal text in CSV/JSON, numbers in rouble format in XLSX.
     """
+    from crawler.i18n import Texts
+    from pipelines.match_reason import MatchReason, describe
     from storage.engine import make_engine, session_scope
     from storage.queries.offers import latest_offers
 
@@ -63,6 +69,7 @@ def export(*, fmt: str | None, out: Path, distributors: tuple[str, ...], config_
     for code in distributors:
         config.distributor(code)
     english = config.notify.language == "en"
+    texts = Texts(config.notify.language, config.tz)
     columns = [Col(key, en if english else ru, kind, width) for key, ru, en, kind, width in _COLUMNS]
     engine = make_engine(db_url, create=False)
     try:
@@ -81,7 +88,9 @@ def export(*, fmt: str | None, out: Path, distributors: tuple[str, ...], config_
             "product_name": o.product_name,
             "match_method": o.match_method.value,
             "match_confidence": o.match_confidence,
+            "match_reason": describe(MatchReason.from_json(o.match_reason), texts),
             "price": o.price,
+            "price_suspect": o.price_suspect,
             "currency": o.currency,
             "rrp": o.rrp,
             "deviation_pct": o.deviation_pct,
