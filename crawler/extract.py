@@ -7,7 +7,6 @@ two different visible prices give no price, and a page without a readable price 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from lxml import etree
 from parsel import css2xpath
 from scrapy.http import TextResponse
 
+from crawler import clock
 from crawler.config import Distributor, Selectors
 from crawler.errors import UserError
 from crawler.items import (
@@ -29,6 +29,7 @@ from crawler.items import (
     RawOffer,
     StockState,
 )
+from crawler.parsing.identifiers import clean_identifier
 from crawler.parsing.prices import ParsedPrice, currency_code, parse_price, parse_prices_consistent
 from crawler.parsing.stock import parse_stock
 from crawler.parsing.structured import StructuredOffer, StructuredProduct
@@ -67,7 +68,7 @@ _STOCK_CLASS = {
 
 
 def utc_now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
+    return clock.utcnow().isoformat()
 
 
 @dataclass
@@ -211,8 +212,8 @@ class FieldReader:
             currency=first("currency"),
             availability=first("availability"),
             quantity=first("quantity"),
-            vendor_code=first("vendor_code"),
-            ean=first("ean"),
+            vendor_code=clean_identifier(first("vendor_code")),
+            ean=clean_identifier(first("ean")),
             seller=first("seller"),
             seller_id=first("seller_id"),
             markers=list(dict.fromkeys(read.get("markers", []))),
@@ -310,6 +311,8 @@ def _read_stock(fields: OfferFields, structured: StructuredProduct | StructuredO
     quantity = _quantity(fields.quantity)
     if quantity is None and parsed is not None:
         quantity = parsed.quantity
+    if quantity is None:
+        quantity = structured.quantity  # JSON-LD `inventoryLevel`
     raw = fields.availability or structured.availability_raw
     if visible == StockState.UNKNOWN:
         return _StockReading(structured.availability, raw, quantity, False)
@@ -322,13 +325,16 @@ def _stock_disagrees(visible: StockState, structured: StockState) -> bool:
 
 
 def _identity(fields: OfferFields, structured: StructuredProduct | StructuredOffer) -> _Identity:
-    """What the offer is and who sells it: the page's own fields first, then the schema.org Product's."""
+    """What the offer is and who sells it: the page's own fields first, then the schema.org Product's.
+
+    Of the schema.org codes, the manufacturer's (`mpn`) is the vendor code before the shop's own `sku`, which is
+    kept as the seller's SKU (matching tries both, the one shaped like the catalog's codes first)."""
     product = structured if isinstance(structured, StructuredProduct) else _NO_PRODUCT
     return _Identity(
         title=fields.name or product.name,
         seller_name=fields.seller or structured.seller_name,
-        vendor_code=fields.vendor_code or product.mpn or product.sku,
-        gtin=fields.ean or product.gtin,
+        vendor_code=clean_identifier(fields.vendor_code) or product.mpn or product.sku,
+        gtin=clean_identifier(fields.ean) or product.gtin,
         seller_sku=fields.seller_sku or product.sku,
     )
 

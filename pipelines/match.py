@@ -12,7 +12,7 @@ from crawler.items import RawOffer
 from crawler.settings import job_config
 from pipelines.matching import CatalogIndex, MatchResult, MatchSettings
 from storage.engine import make_engine, session_scope
-from storage.queries.matching import load_catalog, load_overrides
+from storage.queries.matching import load_aliases, load_catalog, load_overrides
 
 
 @dataclass
@@ -24,11 +24,12 @@ class MatchedOffer:
 
 
 def load_index(db_url: str, config: Config) -> CatalogIndex:
-    """The catalog and a person's decisions as they are in the database now."""
+    """The catalog and people's decisions (by page, and by title for other pages) as they are in the database now."""
     engine = make_engine(db_url)
     try:
         with session_scope(engine) as session:
-            return CatalogIndex(load_catalog(session), load_overrides(session), MatchSettings.from_config(config))
+            settings = MatchSettings.from_config(config)
+            return CatalogIndex(load_catalog(session), load_overrides(session), settings, load_aliases(session))
     finally:
         engine.dispose()
 

@@ -74,8 +74,19 @@ def _stock(available: bool | None, quantity: str | None) -> StockState | None:
     return StockState.IN_STOCK if available else None
 
 
+def _vendor_model(type_prefix: str | None, vendor: str | None, model: str | None) -> str | None:
+    """The title of a YML `type="vendor.model"` offer, which has no `<name>`: «typePrefix vendor model»."""
+    if not model:
+        return None
+    if vendor and model.casefold().startswith(vendor.casefold()):
+        vendor = None  # the model already starts with the brand
+    return " ".join(part for part in (type_prefix, vendor, model) if part)
+
+
 class FeedSpider(PricewatchSpider):
-    """Reads one feed per distributor, record by record, without building the whole document in memory."""
+    """Reads one feed per distributor, record by record, without building the whole document in memory.
+
+    A feed lists every offer: read whole (unlimited, without an error), an offer missing from it is gone."""
 
     name = "feed"
 
@@ -123,9 +134,13 @@ class FeedSpider(PricewatchSpider):
                 element.clear()
                 while element.getprevious() is not None:
                     del element.getparent()[0]
+            # The parser recovers from sloppy markup, and from a file that stops short: then it is only part of one.
+            if any(error.type_name == "ERR_TAG_NOT_FINISHED" for error in events.error_log):
+                self.entry_failed(response.url, "it stops before its end")
         except lxml.etree.XMLSyntaxError as exc:
             self.stat(STAT_ERRORS)
             self.logger.error("Feed %s is not readable XML: %s", response.url, exc)
+            self.entry_failed(response.url, "not readable XML")
 
     def _yml_offer(self, element: Any, feed_url: str) -> tuple[str, OfferFields]:
         def child(tag: str) -> str | None:
@@ -134,7 +149,7 @@ class FeedSpider(PricewatchSpider):
         offer_id = element.get("id")
         quantity = child("count") or child("quantity") or child("stock_quantity")
         fields = OfferFields(
-            name=child("name") or child("model"),
+            name=child("name") or _vendor_model(child("typePrefix"), child("vendor"), child("model")),
             prices=[p for p in [child("price")] if p],
             old_price=child("oldprice"),
             currency=child("currencyId"),  # YML's "RUR" is read as RUB
@@ -163,6 +178,7 @@ class FeedSpider(PricewatchSpider):
         except Exception as exc:  # openpyxl raises many kinds for a file that is not XLSX
             self.stat(STAT_ERRORS)
             self.logger.error("Price list %s is not a readable XLSX file: %s", response.url, exc)
+            self.entry_failed(response.url, "not a readable XLSX file")
             return
         try:
             yield from self._table_records(book.worksheets[0].iter_rows(values_only=True), response.url)
@@ -179,11 +195,13 @@ class FeedSpider(PricewatchSpider):
     def _table_records(self, rows: Iterator[Any], feed_url: str) -> Iterator[tuple[str, OfferFields]]:
         header = next(rows, None)
         if header is None:
+            self.entry_failed(feed_url, "empty")
             return
         columns = _column_map(list(header))
         if "price" not in columns:
             self.stat(STAT_ERRORS)
             self.logger.error("Price list %s has no price column (header: %s)", feed_url, list(header))
+            self.entry_failed(feed_url, "no price column")
             return
         for number, row in enumerate(rows, start=2):
 

@@ -4,32 +4,42 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Request, Response, TextResponse
 from scrapy_playwright.page import PageMethod
 
 from crawler.browser import wait_for_prices
-from crawler.extract import XPATH_PREFIX, OfferFields, build_offer
+from crawler.extract import XPATH_PREFIX, OfferFields, build_offer, page_root
 from crawler.items import RawOffer
 from crawler.parsing.structured import StructuredOffer, extract_product
 from crawler.stats import STAT_ERRORS, STAT_PRICE_MISSING
 from spiders.pages import PageSpider
 
 _WAIT = "wait"  # key of the page method whose result says whether the prices rendered
+# What a config selector may pick out of an element (parsel's `::attr(href)`, `::text`; XPath's `/@href`,
+# `/text()`): Playwright waits for the element itself.
+_CSS_PSEUDO = re.compile(r"::(?:attr\([^)]*\)|text)")
+_XPATH_VALUE = re.compile(r"/(?:@[\w:-]+|text\(\))\s*$")
 
 
-def _playwright_selector(query: str) -> str:
-    """A config selector (CSS, or XPath after `xpath:`) in Playwright's selector syntax."""
-    return f"xpath={query.removeprefix(XPATH_PREFIX).strip()}" if query.startswith(XPATH_PREFIX) else query
+def playwright_selector(query: str) -> str:
+    """A config selector (CSS, or XPath after `xpath:`) as Playwright waits for it: the element it reads."""
+    if query.startswith(XPATH_PREFIX):
+        return f"xpath={_XPATH_VALUE.sub('', query.removeprefix(XPATH_PREFIX).strip())}"
+    return _CSS_PSEUDO.sub("", query).strip() or "*"
 
 
 class MarketplaceSpider(PageSpider):
     """Pages render in Chromium; the spider waits for the prices, then reads every seller's offer."""
 
     name = "marketplace"
+    unreadable: list[str]  # listing pages that could not be read, with why
 
     def screenshot_path(self, url: str) -> str | None:
         if not self.distributor.playwright.screenshots:
@@ -50,9 +60,10 @@ class MarketplaceSpider(PageSpider):
     ) -> Request:
         cfg = self.distributor.playwright
         links = self.distributor.selectors.product_links
-        wait_for = cfg.wait_for if product or not links else _playwright_selector(links)
+        wait_for = cfg.wait_for if product or not links else playwright_selector(links)
         shot = self.screenshot_path(url) if product else None
-        wait = PageMethod(wait_for_prices, wait_for, cfg.timeout * 1000, shot)
+        stamp = (self.config.timezone, self.config.notify.language) if shot else None
+        wait = PageMethod(wait_for_prices, wait_for, cfg.timeout * 1000, shot, stamp)
         return Request(
             url,
             callback,
@@ -65,6 +76,34 @@ class MarketplaceSpider(PageSpider):
                 "pw_screenshot": shot,
             },
         )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.unreadable = []
+        return spider
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        """A listing whose product links never rendered gives nothing, and the crawl fails (`spider_idle`)."""
+        if self.unusable(response, product=False) is not None:
+            return
+        if not response.meta["playwright_page_methods"][_WAIT].result:
+            selector = self.distributor.selectors.product_links
+            why = f"its product links ({selector}) did not appear within {self.distributor.playwright.timeout:g} s"
+            self.entry_failed(response.url, why)
+            self.unreadable.append(f"{response.url}: {why}")
+            return
+        assert isinstance(response, TextResponse)
+        yield from self._listing_requests(response, page_root(response))
+
+    def spider_idle(self) -> None:
+        """A crawl whose listing pages rendered without their product links ends failed, with the reason, never
+        finished: the offers they lead to were never seen. A listing page that is blocked (a captcha, a 403) is not
+        unreadable but blocked: the run is judged degraded by its health verdict, as on any site."""
+        super().spider_idle()
+        if self.unreadable:
+            more = f" (and {len(self.unreadable) - 1} more)" if len(self.unreadable) > 1 else ""
+            raise CloseSpider(f"listing pages could not be read: {self.unreadable[0]}{more}")
 
     def read_product(self, response: TextResponse, root: Any, *, known: bool) -> list[RawOffer]:
         if not response.meta["playwright_page_methods"][_WAIT].result:
@@ -122,7 +161,9 @@ class MarketplaceSpider(PageSpider):
             return []
         offers = []
         for item in product.offers:
-            fields = OfferFields(name=product.name, vendor_code=product.mpn or product.sku, ean=product.gtin)
+            fields = OfferFields(
+                name=product.name, vendor_code=product.mpn or product.sku, ean=product.gtin, seller_sku=product.sku
+            )
             fields.seller = item.seller_name
             offers.append(self._offer(fields, response, item))
         return offers

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from crawler.items import FLAG_PRICE_CONFLICT, FLAG_PRICE_FROM, StockState
+from crawler.parsing.identifiers import clean_identifier
 from crawler.parsing.prices import currency_code, money, parse_price
 from crawler.parsing.stock import parse_stock
 from crawler.parsing.text import normalize_space
@@ -52,6 +53,7 @@ class StructuredOffer:
     availability: StockState
     availability_raw: str | None
     seller_name: str | None
+    quantity: int | None = None  # `inventoryLevel`: units in stock
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class StructuredProduct:
     seller_name: str | None
     offers: list[StructuredOffer] = field(default_factory=list)
     source: str = "json-ld"
+    quantity: int | None = None  # the units in stock its offers agree on
 
 
 def _text(value: Any) -> str | None:
@@ -170,6 +173,22 @@ def _og_product(items: list[Any]) -> dict[str, Any] | None:
     return None
 
 
+def _quantity(value: Any) -> int | None:
+    """`inventoryLevel` as schema.org writes it (a QuantitativeValue, or a bare number): whole units, else None."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("value")
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value).strip()
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        return None
+    return int(number) if number >= 0 and number == number.to_integral_value() else None
+
+
 def _offer(node: dict[str, Any]) -> StructuredOffer:
     value = node.get("price")
     spec = node.get("priceSpecification")
@@ -190,6 +209,7 @@ def _offer(node: dict[str, Any]) -> StructuredOffer:
         availability=parse_stock(availability_raw).state,
         availability_raw=availability_raw,
         seller_name=_text(node.get("seller")),
+        quantity=_quantity(node.get("inventoryLevel")),
     )
 
 
@@ -240,7 +260,7 @@ def _price(
 
 def _gtin(node: dict[str, Any]) -> str | None:
     """The first GTIN the node gives, by the keys schema.org and shops use for it."""
-    return next((g for g in (_text(node.get(k)) for k in _GTIN_KEYS) if g), None)
+    return next((g for g in (clean_identifier(_text(node.get(k))) for k in _GTIN_KEYS) if g), None)
 
 
 def _availability(offers: list[StructuredOffer]) -> StockState:
@@ -263,12 +283,13 @@ def _product(node: dict[str, Any], source: str) -> StructuredProduct:
         availability_raw=_one([o.availability_raw for o in offers]),
         # The product's own GTIN, else the first one its offers give.
         gtin=_gtin(node) or next(filter(None, map(_gtin, offer_nodes)), None),
-        sku=_text(node.get("sku")) or _one([_text(o.get("sku")) for o in offer_nodes]),
-        mpn=_text(node.get("mpn")),
+        sku=clean_identifier(_text(node.get("sku")) or _one([_text(o.get("sku")) for o in offer_nodes])),
+        mpn=clean_identifier(_text(node.get("mpn")) or _one([_text(o.get("mpn")) for o in offer_nodes])),
         brand=_text(node.get("brand")) or _text(node.get("manufacturer")),
         seller_name=_one([o.seller_name for o in offers]),
         offers=offers,
         source=source,
+        quantity=_one([o.quantity for o in offers]),
     )
 
 

@@ -129,3 +129,32 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds(later, now=now.timestamp()) == 90.0
     assert retry_after_seconds(b"soon") is None
     assert retry_after_seconds(None) is None
+
+
+CODED = """<html><head><script type="application/ld+json">
+{"@context": "https://schema.org", "@type": "Product", "name": "Дрель-шуруповерт Gromax GD1850Z",
+ "sku": "558812", "mpn": "GD1850Z",
+ "offers": {"@type": "Offer", "price": "8990", "priceCurrency": "RUB", "availability": "https://schema.org/InStock",
+            "inventoryLevel": {"@type": "QuantitativeValue", "value": 7}}}
+</script></head><body>
+<div class="sku">Артикул: AB-1210</div><div class="ean">Штрихкод: 4607004650017</div>
+</body></html>"""
+
+
+def test_a_vendor_code_selector_that_takes_the_label_too_gives_the_code() -> None:
+    fields = FieldReader(Selectors(vendor_code=".sku", ean=".ean")).fields(html.fromstring(CODED))
+    assert (fields.vendor_code, fields.ean) == ("AB-1210", "4607004650017")
+
+
+def test_json_ld_mpn_is_the_vendor_code_the_shops_sku_its_own_and_inventory_level_the_quantity() -> None:
+    structured = extract_product(CODED, "http://127.0.0.1/p")
+    offer = build_offer(OfferFields(), distributor=distributor(), url="u", seller_code="shop", structured=structured)
+    assert (offer.vendor_code, offer.seller_sku) == ("GD1850Z", "558812")
+    assert (offer.stock, offer.quantity) == ("in_stock", 7)
+
+
+def test_a_quantity_the_page_shows_wins_over_inventory_level() -> None:
+    structured = extract_product(CODED, "http://127.0.0.1/p")
+    fields = OfferFields(prices=["8 990 ₽"], quantity="3 шт.")
+    offer = build_offer(fields, distributor=distributor(), url="u", seller_code="shop", structured=structured)
+    assert offer.quantity == 3

@@ -397,3 +397,27 @@ def test_json_ld_wins_over_microdata() -> None:
 def test_open_graph_of_an_article_is_no_product() -> None:
     html = '<html><head><meta property="og:type" content="article"><meta property="og:title" content="Новости"></head>'
     assert extract_product(html, URL) is None
+
+
+@pytest.mark.parametrize(
+    ("level", "quantity"),
+    [
+        ({"@type": "QuantitativeValue", "value": 12}, 12),
+        ({"@type": "QuantitativeValue", "value": "5"}, 5),
+        (3, 3),
+        ("0", 0),
+        ([{"value": 4}], 4),
+        ({"value": 2.5}, None),  # not whole units
+        ({"value": -1}, None),
+        ("много", None),
+        (None, None),
+    ],
+)
+def test_inventory_level_is_the_quantity_in_stock(level: Any, quantity: int | None) -> None:
+    found = extract(ld(product(offers=offer(inventoryLevel=level))))
+    assert (found.offers[0].quantity, found.quantity) == (quantity, quantity)
+
+
+def test_labels_are_taken_off_the_codes() -> None:
+    found = extract(ld(product(sku="Артикул: 558812", mpn="Model: GD1850Z", gtin13="EAN: 4601234567893")))
+    assert (found.sku, found.mpn, found.gtin) == ("558812", "GD1850Z", "4601234567893")

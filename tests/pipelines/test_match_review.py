@@ -14,17 +14,18 @@ from sqlalchemy import select
 
 from crawler.items import RawOffer
 from storage.engine import make_engine, session_scope
-from storage.models import Listing, MatchMethod, MatchOverride, Product
+from storage.models import Distributor, Listing, MatchMethod, MatchOverride, Product, Seller
 
 Feed = Callable[..., subprocess.CompletedProcess[str]]
 DECISION = "Решение: артикул или «-» (не наш)"
+HEAT_GUN = "Тепловая пушка Termoline, новинка"  # three heat guns, and no power said: which one is for a person
 
 
 @pytest.fixture
 def reviewed_db(feed: Feed, catalog_sqlite: str, make_offer: Callable[..., RawOffer]) -> str:
     offers = [
         make_offer(n=0, is_canary=True),  # matched by vendor code: not for review
-        make_offer(n=1, title="Тепловая пушка Termoline 5 кВт новинка", vendor_code=None),  # unmatched
+        make_offer(n=1, title=HEAT_GUN, vendor_code=None),  # unmatched
         make_offer(n=2, title="Фильтр для увлажнителя Termoline TL-3001", vendor_code="FL-1"),  # an accessory
         make_offer(n=3, title="Конвектор Nordwind NW-1500", vendor_code="NW-1500"),  # another brand
     ]
@@ -32,13 +33,16 @@ def reviewed_db(feed: Feed, catalog_sqlite: str, make_offer: Callable[..., RawOf
     return catalog_sqlite
 
 
-def _listings(url: str) -> dict[str, tuple[str | None, MatchMethod, float]]:
+def _listings(url: str, distributor: str = "shop") -> dict[str, tuple[str | None, MatchMethod, float]]:
+    """The distributor's listings by page number: (matched vendor code, method, confidence)."""
     engine = make_engine(url)
     with session_scope(engine) as session:
         rows = session.execute(
-            select(Listing.url, Product.vendor_code, Listing.match_method, Listing.match_confidence).outerjoin(
-                Product, Product.id == Listing.product_id
-            )
+            select(Listing.url, Product.vendor_code, Listing.match_method, Listing.match_confidence)
+            .outerjoin(Product, Product.id == Listing.product_id)
+            .join(Seller, Seller.id == Listing.seller_id)
+            .join(Distributor, Distributor.id == Seller.distributor_id)
+            .where(Distributor.code == distributor)
         ).all()
     engine.dispose()
     return {u.rsplit("/", 1)[1]: (code, method, conf) for u, code, method, conf in rows}
@@ -69,9 +73,22 @@ def test_review_lists_uncertain_offers_with_candidates(
     rows = _review(pricewatch, config_path, reviewed_db, tmp_path / "review.xlsx")
     by_page = {str(r["Ссылка"]).rsplit("/", 1)[1]: r for r in rows}
     assert set(by_page) == {"1", "2", "3"}
-    assert by_page["1"]["Кандидат 1: артикул"] == "TL-1014"  # 5 kW heat gun
+    heat_guns = {by_page["1"][f"Кандидат {n}: артикул"] for n in (1, 2, 3)}
+    assert heat_guns == {"TL-1013", "TL-1014", "TL-1015"}
     assert by_page["2"]["Кандидат 1: артикул"] == "TL-3001"  # the product the accessory is for
     assert by_page["1"][DECISION] is None
+
+
+def test_review_says_why_and_lists_candidates_best_first(
+    reviewed_db: str, config_path: Path, tmp_path: Path, pricewatch: Callable[..., Any]
+) -> None:
+    rows = _review(pricewatch, config_path, reviewed_db, tmp_path / "review.xlsx")
+    by_page = {str(r["Ссылка"]).rsplit("/", 1)[1]: r for r in rows}
+    assert by_page["1"]["Почему так"].startswith("два товара почти одинаково похожи, лучший кандидат TL-10")
+    assert by_page["2"]["Почему так"] == "аксессуар: TL-3001, лучший кандидат TL-3001"
+    assert by_page["3"]["Почему так"] == "в названии нет бренда"
+    scores = [by_page["1"][f"Кандидат {n}: оценка"] for n in (1, 2, 3)]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_decisions_apply_at_once_and_win_on_later_crawls(
@@ -94,7 +111,7 @@ def test_decisions_apply_at_once_and_win_on_later_crawls(
     assert listings["2"][1] == MatchMethod.NONE  # left empty: still for review
 
     # The next crawl sees the same pages; the decisions hold, and reviewed pages leave the review.
-    feed(reviewed_db, "day-2", [make_offer(n=1, title="Тепловая пушка Termoline 5 кВт новинка", vendor_code=None)])
+    feed(reviewed_db, "day-2", [make_offer(n=1, title=HEAT_GUN, vendor_code=None)])
     assert _listings(reviewed_db)["1"] == ("TL-1014", MatchMethod.MANUAL, 1.0)
     again = _review(pricewatch, config_path, reviewed_db, tmp_path / "again.xlsx")
     assert {str(r["Ссылка"]).rsplit("/", 1)[1] for r in again} == {"2"}
@@ -119,3 +136,28 @@ def test_a_bad_decision_applies_nothing_and_names_row_and_column(
         assert session.scalars(select(MatchOverride)).all() == []
     engine.dispose()
     assert _listings(reviewed_db)["1"][1] == MatchMethod.NONE
+
+
+def test_a_decision_holds_for_other_sellers_pages_with_the_same_title(
+    reviewed_db: str,
+    config_path: Path,
+    tmp_path: Path,
+    pricewatch: Callable[..., Any],
+    feed: Feed,
+    make_offer: Callable[..., RawOffer],
+) -> None:
+    other = make_offer("market", n=7, title=HEAT_GUN, vendor_code=None, seller_code="s-2", seller_name="Другой")
+    feed(reviewed_db, "market-1", [other], distributor="market")
+    rows = _review(pricewatch, config_path, reviewed_db, tmp_path / "review.xlsx")
+    shop_rows = [r for r in rows if r["Дистрибьютор"] == "shop"]
+    filled = _write_decisions(shop_rows, {"1": "TL-1014"}, tmp_path / "decided.csv")
+
+    outcome = pricewatch("match", "apply", str(filled), "--db", reviewed_db)
+    assert outcome.code == 0, outcome.err
+    assert "1 decisions stored (1 matched, 0 not ours); 2 listings re-pointed" in outcome.out
+    assert _listings(reviewed_db, "market")["7"] == ("TL-1014", MatchMethod.ALIAS, 0.98)
+    # The next crawl of the other seller's page matches it by the decision, and it stays out of the review.
+    feed(reviewed_db, "market-2", [other], distributor="market")
+    assert _listings(reviewed_db, "market")["7"] == ("TL-1014", MatchMethod.ALIAS, 0.98)
+    again = _review(pricewatch, config_path, reviewed_db, tmp_path / "again.xlsx")
+    assert "7" not in {str(r["Ссылка"]).rsplit("/", 1)[1] for r in again}

@@ -13,6 +13,7 @@ from pricewatch.cli.common import config_option, db_option, format_option, get_c
 from pricewatch.cli.tables import Col, Kind, format_from_path, write_table
 
 if TYPE_CHECKING:
+    from crawler.i18n import Texts
     from pipelines.matching import Candidate, CatalogIndex
     from storage.queries.matching import CatalogProduct, Decision, ReviewListing
     from storage.tabular import Header, Row
@@ -30,6 +31,8 @@ _FIXED: tuple[tuple[str, str, str, Kind, int], ...] = (
     ("current", "Сопоставлен сейчас", "Matched now", "text", 14),
     ("method", "Способ", "Method", "text", 10),
     ("confidence", "Уверенность", "Confidence", "number", 10),
+    ("reason", "Почему так", "Why", "text", 45),
+    ("price_suspect", "Сомнительная цена", "Suspect price", "text", 10),
 )
 _DECISION = ("decision", "Решение: артикул или «-» (не наш)", "Decision: vendor code or '-' (not ours)")
 
@@ -40,6 +43,7 @@ class _Page:
 
     first: ReviewListing
     sellers: tuple[str, ...]
+    suspect: bool  # a seller's latest price on it is far from the matched product's RRP
 
 
 @dataclass(frozen=True)
@@ -58,18 +62,48 @@ def _columns(english: bool) -> list[Col]:
             Col(f"c{n}_code", f"Кандидат {n}: артикул" if not english else f"Candidate {n}: vendor code"),
             Col(f"c{n}_name", f"Кандидат {n}: товар" if not english else f"Candidate {n}: product", width=30),
             Col(f"c{n}_score", f"Кандидат {n}: оценка" if not english else f"Candidate {n}: score", "number", 10),
+            Col(f"c{n}_note", f"Кандидат {n}: противоречия" if not english else f"Candidate {n}: conflicts", width=25),
         ]
     return [*cols, Col(_DECISION[0], _DECISION[2] if english else _DECISION[1], width=20)]
 
 
-def _candidates(index: CatalogIndex, page: _Page) -> list[Candidate]:
+def _candidates(index: CatalogIndex, offer: _Offer, found: tuple[Candidate, ...]) -> list[Candidate]:
+    """The matcher's candidates best first and, short of three, the closest names after them, best first."""
+    candidates = sorted(found, key=lambda c: -c.score)
+    if len(candidates) < CANDIDATES and offer.title:
+        known = {c.product_id for c in candidates}
+        candidates += [c for c in index.suggest(offer.title, CANDIDATES) if c.product_id not in known]
+    return candidates[:CANDIDATES]
+
+
+def _row(index: CatalogIndex, page: _Page, texts: Texts) -> dict[str, Any]:
+    """One page's row: the offer, its match now and why (as stored by the crawl), and its candidates."""
+    from pipelines.match_reason import MatchReason, conflict_note, describe
+
     listing = page.first
     offer = _Offer(listing.distributor_code, listing.url, listing.title, listing.raw_vendor_code, listing.raw_gtin)
-    found = list(index.match(offer).candidates)
-    if len(found) < CANDIDATES and listing.title:
-        known = {c.product_id for c in found}
-        found += [c for c in index.suggest(listing.title, CANDIDATES) if c.product_id not in known]
-    return found[:CANDIDATES]
+    result = index.match(offer)
+    row: dict[str, Any] = {
+        "distributor": listing.distributor_code,
+        "url": listing.url,
+        "sellers": ", ".join(page.sellers),
+        "title": listing.title,
+        "offer_vendor_code": listing.raw_vendor_code,
+        "offer_gtin": listing.raw_gtin,
+        "current": listing.vendor_code,
+        "method": listing.match_method.value,
+        "confidence": listing.match_confidence,
+        "reason": describe(MatchReason.from_json(listing.match_reason) or result.reason, texts),
+        "price_suspect": page.suspect,
+    }
+    for n, candidate in enumerate(_candidates(index, offer, result.candidates), start=1):
+        row |= {
+            f"c{n}_code": candidate.vendor_code,
+            f"c{n}_name": candidate.name,
+            f"c{n}_score": candidate.score,
+            f"c{n}_note": conflict_note(candidate.conflicts, texts),
+        }
+    return row
 
 
 @click.group()
@@ -83,15 +117,18 @@ def cli() -> None:
 @config_option
 @db_option
 def review(*, out: Path, fmt: str | None, config_path: str, db_url: str) -> None:
-    """Write unmatched and low-confidence offers with their top candidates; fill the last column and `match apply`.
+    """Write unmatched and low-confidence offers, and matched ones with a suspect price (far from the product's RRP:
+    perhaps the wrong product), with their top candidates; fill the last column and `match apply`.
 
-    In the decision column write the right vendor code, or `-` (or «не наш») for an offer that is not the
-    brand's product; leave it empty to decide later.
+    Each row says why the offer matched or was refused (rule, score, margin, conflicting or missing numbers) and
+    its candidates best first, each with what rules it out. In the decision column write the right vendor code,
+    or `-` (or «не наш») for an offer that is not the brand's product; leave it empty to decide later.
     """
     from crawler.errors import UserError
+    from crawler.i18n import Texts
     from pipelines.matching import CatalogIndex, MatchSettings
     from storage.engine import make_engine, session_scope
-    from storage.queries.matching import listings_to_review, load_catalog, load_overrides
+    from storage.queries.matching import listings_to_review, load_aliases, load_catalog, load_overrides
 
     config = get_config(config_path)
     fmt = format_from_path(out, fmt)
@@ -101,7 +138,8 @@ def review(*, out: Path, fmt: str | None, config_path: str, db_url: str) -> None
     try:
         with session_scope(engine) as session:
             listings = listings_to_review(session, config.matching.review_below_confidence)
-            index = CatalogIndex(load_catalog(session), load_overrides(session), MatchSettings.from_config(config))
+            settings = MatchSettings.from_config(config)
+            index = CatalogIndex(load_catalog(session), load_overrides(session), settings, load_aliases(session))
     finally:
         engine.dispose()
     pages: dict[tuple[str, str], _Page] = {}
@@ -109,27 +147,12 @@ def review(*, out: Path, fmt: str | None, config_path: str, db_url: str) -> None
         key = (listing.distributor_code, listing.url)
         page = pages.get(key)
         pages[key] = (
-            _Page(listing, (listing.seller_name,))
+            _Page(listing, (listing.seller_name,), listing.price_suspect)
             if page is None
-            else _Page(page.first, (*page.sellers, listing.seller_name))
+            else _Page(page.first, (*page.sellers, listing.seller_name), page.suspect or listing.price_suspect)
         )
-    rows: list[dict[str, Any]] = []
-    for page in pages.values():
-        listing = page.first
-        row: dict[str, Any] = {
-            "distributor": listing.distributor_code,
-            "url": listing.url,
-            "sellers": ", ".join(page.sellers),
-            "title": listing.title,
-            "offer_vendor_code": listing.raw_vendor_code,
-            "offer_gtin": listing.raw_gtin,
-            "current": listing.vendor_code,
-            "method": listing.match_method.value,
-            "confidence": listing.match_confidence,
-        }
-        for n, candidate in enumerate(_candidates(index, page), start=1):
-            row |= {f"c{n}_code": candidate.vendor_code, f"c{n}_name": candidate.name, f"c{n}_score": candidate.score}
-        rows.append(row)
+    texts = Texts(config.notify.language, config.tz)
+    rows = [_row(index, page, texts) for page in pages.values()]
     write_table(rows, _columns(config.notify.language == "en"), out, fmt)
     click.echo(f"{len(rows)} offers to review written to {out}")
 
@@ -194,7 +217,8 @@ def _current_user() -> str | None:
 def apply(*, file: Path, decided_by: str | None, db_url: str, fmt: str) -> None:
     """Apply the decisions of a filled-in review file: all rows or none.
 
-    Each decision wins over automatic matching from now on, and the offer's listings are re-pointed at once.
+    Each decision wins over automatic matching from now on, for its page and for other sellers' pages with the
+    same title (an alias); the listings of both are re-pointed at once.
     """
     from crawler.errors import UserError
     from pricewatch.cli.common import emit
