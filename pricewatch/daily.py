@@ -1,4 +1,4 @@
-"""The daily flow: crawl → rules → evidence → delivery and digest, one run at a time across hosts."""
+"""The daily flow: crawl → rules → evidence → enforcement → delivery and digest, one run at a time across hosts."""
 
 from __future__ import annotations
 
@@ -154,6 +154,13 @@ class _Flow:
         pruned = prune_evidence(self.engine, self.config)
         return f"{len(captures)} pages captured; {pruned.files} old evidence files pruned"
 
+    def enforcement(self) -> str:
+        from enforcement.run import daily_step
+        from storage.models import utcnow
+
+        with session_scope(self.engine) as session:
+            return daily_step(session, self.config, now=utcnow()).line()
+
     def deliver(self) -> str:
         from notify.outbox import flush
         from notify.report_files import digest_attachment
@@ -201,6 +208,8 @@ def run_daily(
                 # Rules run even after a failed crawl: that failure must reach the admin as a health alert.
                 if flow.step("rules", flow.rules):
                     flow.step("evidence", flow.evidence)
+                    # Cases and notices from the alerts just updated, with their evidence captured.
+                    flow.step("enforcement", flow.enforcement)
             flow.step("deliver", flow.deliver)
             with session_scope(engine) as session:
                 daily_queries.finish_daily_run(

@@ -21,7 +21,7 @@ from storage.codes import normalize_vendor_code
 from storage.queries.catalog import products_by_code
 from storage.queries.plans import PlanKey, write_plan
 from storage.queries.sellers import sync_distributors
-from storage.tabular import MAX_BYTES, Cell, Column, Header, Row, cell_text, locate_header, parse_mapping, read_table
+from storage.tabular import MAX_BYTES, Cell, Column, Header, Row, cell_text, read_header
 
 DISTRIBUTOR = Column(
     "distributor",
@@ -32,7 +32,6 @@ VENDOR_CODE = Column("vendor_code", ("Артикул", "SKU", "Код товар
 MONTH = Column("month", ("Месяц", "Период", "Дата", "month", "period", "date"))
 QUANTITY = Column("quantity", ("Количество", "Кол-во", "План", "План, шт", "quantity", "qty", "plan", "units"))
 COLUMNS = (DISTRIBUTOR, VENDOR_CODE, MONTH, QUANTITY)
-FIELDS = tuple(c.name for c in COLUMNS)
 
 _MONTH_NAMES = {
     "янв": 1, "фев": 2, "мар": 3, "апр": 4, "май": 5, "мая": 5, "июн": 6, "июл": 7, "авг": 8, "сен": 9,
@@ -105,8 +104,7 @@ def import_plan(
 ) -> PlanImport:
     """Load a sales plan in the caller's transaction, replacing the same (distributor, product, month) keys."""
     file = Path(path)
-    table = read_table(file, sheet=sheet, max_bytes=max_bytes)
-    header = locate_header(table, COLUMNS, parse_mapping(mapping, FIELDS))
+    header = read_header(file, COLUMNS, mapping=mapping, sheet=sheet, max_bytes=max_bytes)
     month_columns = _month_columns(header)
     distributor_ids = sync_distributors(session, config)
     distributors = _distributor_lookup(config, distributor_ids)

@@ -346,6 +346,19 @@ def locate_header(
     raise _no_header(best, _missing(best, required))
 
 
+def read_header(
+    path: str | Path,
+    columns: Sequence[Column],
+    *,
+    mapping: Iterable[str] = (),
+    sheet: str | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> Header:
+    """The file's table under its header row, `--map FIELD=HEADER` pairs (`mapping`) naming any of `columns`."""
+    table = read_table(path, sheet=sheet, max_bytes=max_bytes)
+    return locate_header(table, columns, parse_mapping(mapping, [c.name for c in columns]))
+
+
 def _missing(header: Header, required: Sequence[Column]) -> list[Column]:
     return [c for c in required if c.name not in header.columns]
 

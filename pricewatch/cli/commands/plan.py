@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config
+from pricewatch.cli.common import config_option, db_option, emit, format_option
+from pricewatch.cli.table_import import run_import, table_options
 
 
 @click.group()
@@ -16,14 +17,7 @@ def cli() -> None:
 
 @cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--map",
-    "mapping",
-    multiple=True,
-    metavar="FIELD=HEADER",
-    help="Use column HEADER for FIELD (distributor, vendor_code, month, quantity); repeatable.",
-)
-@click.option("--sheet", help="XLSX sheet to read [default: the first].")
+@table_options("distributor, vendor_code, month, quantity")
 @config_option
 @db_option
 @format_option("table", "json")
@@ -35,16 +29,9 @@ def import_(
     Long format: columns distributor, SKU (Артикул), month (2026-01, 01.2026, «январь 2026» or a date) and
     quantity. Wide format: distributor, SKU and one column per month. A bad file is refused whole.
     """
-    from storage.engine import make_engine, session_scope
     from storage.plan_import import import_plan
 
-    config = get_config(config_path)
-    engine = make_engine(db_url, create=False)
-    try:
-        with session_scope(engine) as session:
-            result = import_plan(session, file, config, mapping=mapping, sheet=sheet)
-    finally:
-        engine.dispose()
+    result = run_import(import_plan, file, config_path=config_path, db_url=db_url, mapping=mapping, sheet=sheet)
     row = result.as_dict()
     if fmt == "json":
         emit([row], fmt)

@@ -1,0 +1,1 @@
+"""Violation cases, the escalation ladder, notices to sellers, and the compliance figures they feed."""
