@@ -18,7 +18,10 @@ OURS = sorted(
     | {name.rstrip("*") for name in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
 )
 # Dependencies run as programs rather than imported: what runs them.
-RUN_NOT_IMPORTED = {"scrapyd": "the Scrapyd hosts run its `scrapyd` server (tests/pricewatch/scale)"}
+RUN_NOT_IMPORTED = {
+    "scrapyd": "the Scrapyd hosts run its `scrapyd` server (tests/pricewatch/scale)",
+    "python-multipart": "FastAPI reads the web panel's forms with it (web/routes)",
+}
 
 
 def _distribution(requirement: str) -> str:

@@ -1,0 +1,1 @@
+"""The managers' web panel: server-rendered pages over storage, with accounts, roles, scopes and CSRF."""
