@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Page
 from playwright.async_api import Request as PlaywrightRequest
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from crawler import clock
+from crawler.i18n import Language, Texts
+from crawler.stamp import stamp_png
 
 # What a price and an availability never depend on.
 HEAVY_RESOURCES = frozenset({"image", "imageset", "font", "media", "texttrack", "object", "beacon", "csp_report"})
@@ -14,18 +19,44 @@ HEAVY_RESOURCES = frozenset({"image", "imageset", "font", "media", "texttrack", 
 
 _NAVIGATION_STATUS = "() => performance.getEntriesByType('navigation')[0]?.responseStatus ?? null"
 
+# Before a full-page capture: fixed and sticky elements (a buy panel, a header, a cookie bar) are put back in the
+# page's flow, so each shows once where the page has it instead of being pasted over the content. They keep the
+# attribute PINNED_ATTR, so the price they repeat is not outlined a second time. Returns how many there were.
+PINNED_ATTR = "data-pricewatch-pinned"
+UNPIN_SCRIPT = f"""
+() => {{
+  let pinned = 0;
+  for (const el of document.querySelectorAll("body *")) {{
+    const position = getComputedStyle(el).position;
+    if (position === "fixed" || position === "sticky") {{
+      el.setAttribute("{PINNED_ATTR}", position);
+      el.style.setProperty("position", "static", "important");
+      pinned++;
+    }}
+  }}
+  return pinned;
+}}
+"""
+
 
 def abort_heavy_request(request: PlaywrightRequest) -> bool:
     """PLAYWRIGHT_ABORT_REQUEST: drop images, fonts and media before they are fetched."""
     return request.resource_type in HEAVY_RESOURCES
 
 
-async def wait_for_prices(page: Page, selector: str, timeout_ms: float, screenshot_path: str | None = None) -> bool:
+async def wait_for_prices(
+    page: Page,
+    selector: str,
+    timeout_ms: float,
+    screenshot_path: str | None = None,
+    stamp: tuple[str, Language] | None = None,
+) -> bool:
     """Wait until `selector` is on the page; False on timeout instead of an exception.
 
     A timeout must not fail the request: the spider still gets the page and tells a blocked page or a changed
     layout from a page that merely has no price. With `screenshot_path`, a full-page screenshot is saved once the
-    prices are there, the price elements outlined.
+    prices are there, fixed and sticky elements back in the page's flow and the price elements outlined; with
+    `stamp` (the config's time zone and language) it is saved stamped with its URL, time and capture hash.
     """
     status = await page.evaluate(_NAVIGATION_STATUS)
     if isinstance(status, int) and status >= 400:
@@ -36,6 +67,13 @@ async def wait_for_prices(page: Page, selector: str, timeout_ms: float, screensh
         return False
     if screenshot_path:
         Path(screenshot_path).parent.mkdir(parents=True, exist_ok=True)
-        await page.add_style_tag(content=f"{selector} {{ outline: 3px solid #d00 !important; }}")
-        await page.screenshot(path=screenshot_path, full_page=True)
+        await page.evaluate(UNPIN_SCRIPT)
+        outlined = f"{selector}:not([{PINNED_ATTR}] *)"
+        await page.add_style_tag(content=f"{outlined} {{ outline: 3px solid #d00 !important; }}")
+        png = await page.screenshot(full_page=True)
+        if stamp is not None:
+            zone, language = stamp
+            tz = ZoneInfo(zone)
+            png, _ = stamp_png(png, page.url, clock.utcnow(), tz, Texts(language, tz))
+        Path(screenshot_path).write_bytes(png)
     return True

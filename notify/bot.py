@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Sequence
+from html import escape
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,15 +19,20 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 
 from crawler.config import Config
 from crawler.errors import UserError
+from enforcement.notices import CASE_CALLBACK
 from notify import bot_commands as commands
+from notify.bot_chat import help_text, hint
 from notify.messages import FEEDBACK_PREFIX, texts_for
+from notify.outbox import flush_async
 from notify.redact import install_log_redaction
-from notify.report_files import violations_xlsx
+from notify.report_files import report_files
 from notify.telegram import api_urls
 from storage.engine import session_scope
 from storage.models import utcnow
@@ -36,7 +42,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 # A command as the bot runs it: (session, chat id, arguments) → reply.
 Command = Callable[[Session, str, Sequence[str]], commands.Reply]
-COMMANDS = ("status", "violations", "sku", "report", "mute", "unmute")
+COMMANDS = ("status", "violations", "sku", "report", "mute", "unmute", "cases", "help")
+CAPTION_LIMIT = 1024  # Telegram's limit on a document's caption
 
 
 def _who(update: Update) -> str:
@@ -53,13 +60,41 @@ async def _send(update: Update, reply: commands.Reply) -> None:
     await message.reply_text(
         reply.text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
     )
-    if reply.document is not None:
-        filename, content = reply.document
-        await message.reply_document(document=content, filename=filename)
+    for file in reply.documents:
+        await message.reply_document(
+            document=file.content, filename=file.filename, caption=file.caption[:CAPTION_LIMIT]
+        )
+
+
+def _commands(config: Config, report_builder: commands.ReportBuilder | None) -> dict[str, Command]:
+    """Every command the bot answers, by name (`start` is not in the menu: Telegram sends it on a first visit)."""
+    return {
+        "status": lambda s, c, _a: commands.status(s, config, c),
+        "violations": lambda s, c, a: commands.violations(s, config, a, c),
+        "sku": lambda s, c, a: commands.sku(s, config, a, c),
+        "report": lambda s, c, a: commands.report(
+            s, config, a, report_builder, chat_id=c, today=utcnow().astimezone(config.tz).date()
+        ),
+        "mute": lambda s, c, a: commands.mute(s, config, c, a),
+        "unmute": lambda s, c, a: commands.unmute(s, config, c, a),
+        "cases": lambda s, c, _a: commands.cases(s, config, c),
+        "help": lambda _s, c, _a: commands.Reply(help_text(config, c, greeting=False)),
+        "start": lambda _s, c, _a: commands.Reply(help_text(config, c, greeting=True)),
+    }
+
+
+def _hint(config: Config) -> Handler:
+    async def on_other(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        text = (message.text or "") if message else ""
+        word = text.split(maxsplit=1)[0].split("@", 1)[0] if text.startswith("/") else None
+        await _send(update, commands.Reply(escape(hint(config, word))))
+
+    return on_other
 
 
 def build_application(
-    engine: Engine, config: Config, report_builder: commands.ReportBuilder | None = violations_xlsx
+    engine: Engine, config: Config, report_builder: commands.ReportBuilder | None = report_files
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot wired to the database and config; polling is started by the caller (or `run_bot`)."""
     tg = config.notify.telegram
@@ -99,38 +134,42 @@ def build_application(
 
         return handle
 
-    async def on_feedback(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def answered(update: Update, answer: Callable[[Session, str], str]) -> bool:
+        """Answer a button press and take the message's buttons away; False when it was no button press."""
         query = update.callback_query
         if query is None:
-            return
+            return False
         with session_scope(engine) as session:
-            answer = commands.feedback(session, config, query.data or "", _who(update), utcnow())
-        await query.answer(answer)
+            text = answer(session, query.data or "")
+        await query.answer(text)
         try:
             await query.edit_message_reply_markup(reply_markup=None)
         except BadRequest as exc:  # the message is gone or already without buttons
-            log.info("could not remove the feedback buttons: %s", exc)
+            log.info("could not remove the buttons: %s", exc)
+        return True
+
+    async def on_feedback(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await answered(update, lambda s, data: commands.feedback(s, config, data, _who(update), utcnow()))
+
+    async def on_case_approval(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if await answered(update, lambda s, data: commands.approve_case(s, config, data, _who(update), utcnow())):
+            await flush_async(engine, config)  # the approved notice goes now, not with the next daily run
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("bot update %s failed: %s", getattr(update, "update_id", None), context.error)
 
     app.add_handler(TypeHandler(Update, gate), group=-1)
-    handlers: dict[str, Command] = {
-        "status": lambda s, _c, _a: commands.status(s, config),
-        "violations": lambda s, _c, a: commands.violations(s, config, a),
-        "sku": lambda s, _c, a: commands.sku(s, config, a),
-        "report": lambda s, _c, a: commands.report(s, config, a, report_builder),
-        "mute": lambda s, c, a: commands.mute(s, config, c, a),
-        "unmute": lambda s, c, a: commands.unmute(s, config, c, a),
-    }
-    for name in COMMANDS:
-        app.add_handler(CommandHandler(name, command(handlers[name])))
+    for name, run in _commands(config, report_builder).items():
+        app.add_handler(CommandHandler(name, command(run)))
+    # Whatever no command above took: an unknown command, or plain text, gets a short hint.
+    app.add_handler(MessageHandler(filters.COMMAND | filters.TEXT, _hint(config)))
     app.add_handler(CallbackQueryHandler(on_feedback, pattern=f"^{FEEDBACK_PREFIX}:"))
+    app.add_handler(CallbackQueryHandler(on_case_approval, pattern=f"^{CASE_CALLBACK}:"))
     app.add_error_handler(on_error)
     return app
 
 
-def run_bot(engine: Engine, config: Config, report_builder: commands.ReportBuilder | None = violations_xlsx) -> None:
+def run_bot(engine: Engine, config: Config, report_builder: commands.ReportBuilder | None = report_files) -> None:
     """Long-poll Telegram until interrupted."""
     app = build_application(engine, config, report_builder)
     app.run_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY])

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ from typing import Any
 import jinja2
 
 from crawler.config import Config
-from crawler.i18n import Texts
+from crawler.i18n import Texts, to_decimal
+from crawler.links import panel_url, violation_path
 
 TEMPLATES = Path(__file__).with_name("templates")
 TELEGRAM_LIMIT = 4096
@@ -42,6 +45,7 @@ class AlertView:
     url: str | None
     observed: str | None
     repeat: bool = False  # an earlier send may have arrived unheard: the text carries the "repeat" mark
+    panel: bool = False  # `url` is the alert's page on the web panel (`web.base_url`), not the offer's page
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,24 @@ class _Lines:
             self.lines.append((self.t(label), str(value)))
 
 
+def _deviation(price: Decimal | str | None, rrp: Decimal | str | None) -> Decimal | None:
+    """(price − RRP) / RRP in percent, to the hundredth; None without both."""
+    p, r = to_decimal(price), to_decimal(rrp)
+    if p is None or r is None or r <= 0:
+        return None
+    return ((p - r) * 100 / r).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 def _dumping_lines(d: dict[str, Any], out: _Lines) -> None:
     t, cur = out.t, d.get("currency")
     price, rrp, deviation = t.money(d.get("price"), cur), t.money(d.get("rrp"), cur), t.pct(d.get("deviation_pct"))
+    if "current_price" in d:  # resolved: the price now beside the one that was in violation
+        now = d.get("current_price")
+        shown = t.money(now, d.get("current_currency") or cur)
+        now_deviation = t.pct(_deviation(now, d.get("rrp")))
+        out.add("label.price_now", t("label.price_vs_rrp", price=shown, rrp=rrp, deviation=now_deviation))
+        out.add("label.price_was", t("label.price_vs_rrp", price=price, rrp=rrp, deviation=deviation))
+        return
     out.add("label.price", t("label.price_vs_rrp", price=price, rrp=rrp, deviation=deviation))
     if d.get("threshold_price") is not None:
         threshold, tolerance = t.money(d["threshold_price"], cur), t.pct(d.get("tolerance_pct"), signed=False)
@@ -163,9 +182,20 @@ def _dumping_lines(d: dict[str, Any], out: _Lines) -> None:
 
 def _stock_out_lines(d: dict[str, Any], out: _Lines) -> None:
     t = out.t
-    was, now = d.get("previous_stock"), d.get("stock")
-    out.add("label.stock", f"{t.word('stock', was)} → {t.word('stock', now)}" if was else t.word("stock", now))
+    was = d.get("previous_stock")
+    now = t.word("gone", d["gone"]) if d.get("gone") else t.word("stock", d.get("stock"))
+    out.add("label.stock", f"{t.word('stock', was)} → {now}" if was else now)
     out.add("label.last_in_stock", t.when(d["last_in_stock_at"]) if d.get("last_in_stock_at") else None)
+
+
+def _assortment_gap_lines(d: dict[str, Any], out: _Lines) -> None:
+    t = out.t
+    out.add("label.assortment", t.word("gap", d.get("gap")))
+    if d.get("planned_quantity") is not None:
+        out.add("label.planned", t("label.planned_value", quantity=d["planned_quantity"]))
+    if d.get("lost_sales") is not None:
+        lost = t.money(d["lost_sales"], d.get("currency"))
+        out.add("label.lost_sales", t("label.lost_sales_value", lost=lost, days=d.get("gap_days")))
 
 
 def _low_stock_lines(d: dict[str, Any], out: _Lines) -> None:
@@ -180,7 +210,7 @@ def _regional_shortage_lines(d: dict[str, Any], out: _Lines) -> None:
 def _parallel_import_lines(d: dict[str, Any], out: _Lines) -> None:
     t, cur = out.t, d.get("currency")
     signals = [
-        f"{t.word('signal', s.get('signal'))}" + (f" ({s['detail']})" if s.get("detail") else "")
+        f"{t.word('signal', s.get('signal'))}" + (f" ({shown_gtins(str(s['detail']))})" if s.get("detail") else "")
         for s in d.get("signals") or []
     ]
     out.add("label.signals", "; ".join(signals))
@@ -217,8 +247,19 @@ _RULE_LINES: dict[str, Callable[[dict[str, Any], _Lines], None]] = {
     "parallel_import": _parallel_import_lines,
     "price_move": _price_move_lines,
     "crawler_health": _crawler_health_lines,
+    "assortment_gap": _assortment_gap_lines,
     "delivery": _delivery_lines,
 }
+
+
+def _now_lines(rule: str, d: dict[str, Any], out: _Lines) -> None:
+    """A resolved alert's reading now (dumping shows it beside the violating price itself)."""
+    if "current_stock" not in d or rule == "dumping":
+        return
+    t = out.t
+    if d.get("current_price") is not None:
+        out.add("label.price_now", t.money(d["current_price"], d.get("current_currency") or d.get("currency")))
+    out.add("label.stock_now", t.word("stock", d.get("current_stock")))
 
 
 def _rule_lines(rule: str, d: dict[str, Any], t: Texts) -> list[tuple[str, str]]:
@@ -227,10 +268,26 @@ def _rule_lines(rule: str, d: dict[str, Any], t: Texts) -> list[tuple[str, str]]
     describe = _RULE_LINES.get(rule)
     if describe is not None:
         describe(d, out)
+    _now_lines(rule, d, out)
     return out.lines
 
 
-def alert_view(snapshot: dict[str, Any], texts: Texts) -> AlertView:
+_GTIN14_OF_EAN13 = re.compile(r"(?<!\d)0(\d{13})(?!\d)")
+
+
+def shown_gtins(text: str) -> str:
+    """GTINs as people know them: a GTIN-14 with a leading zero (how codes are stored) as its 13-digit EAN-13."""
+    return _GTIN14_OF_EAN13.sub(r"\1", text)
+
+
+def _link(snapshot: dict[str, Any], base_url: str | None) -> str | None:
+    """The panel's page of the alert when a panel is configured, else the offer's page."""
+    details: dict[str, Any] = snapshot.get("details") or {}
+    return panel_url(base_url, violation_path(int(snapshot["alert_id"]))) or details.get("url")
+
+
+def alert_view(snapshot: dict[str, Any], texts: Texts, base_url: str | None = None) -> AlertView:
+    """`base_url`: the web panel's (`web.base_url`); its page of the alert is then the link."""
     details: dict[str, Any] = snapshot.get("details") or {}
     rule, kind, severity = snapshot["rule"], snapshot["kind"], snapshot["severity"]
     seller = _seller(details, texts)
@@ -245,9 +302,10 @@ def alert_view(snapshot: dict[str, Any], texts: Texts) -> AlertView:
         icon="✅" if kind == "resolved" else _ICONS.get(severity, "🔵"),
         headline=_headline(snapshot),
         lines=lines,
-        url=details.get("url"),
+        url=_link(snapshot, base_url),
         observed=texts.when(details.get("observed_at") or snapshot.get("at")),
         repeat=bool(snapshot.get("repeat")),
+        panel=bool(base_url),
     )
 
 
@@ -262,7 +320,7 @@ def _email_subject(subject: str, texts: Texts, repeat: bool) -> str:
 
 def telegram_alert(snapshot: dict[str, Any], config: Config) -> TelegramMessage:
     texts = texts_for(config)
-    view = alert_view(snapshot, texts)
+    view = alert_view(snapshot, texts, config.web.base_url)
     buttons: list[tuple[str, str]] = []
     if view.kind == "opened" and view.rule in FEEDBACK_RULES:
         buttons = [
@@ -276,7 +334,7 @@ def telegram_alert(snapshot: dict[str, Any], config: Config) -> TelegramMessage:
 def email_alert(snapshot: dict[str, Any], config: Config) -> EmailContent:
     """The email of one alert event; a resolved one says so in its subject."""
     texts = texts_for(config)
-    view = alert_view(snapshot, texts)
+    view = alert_view(snapshot, texts, config.web.base_url)
     key = "email.resolved_subject" if view.kind == "resolved" else "email.alert_subject"
     subject = _email_subject(texts(key, rule=view.rule_title, subject=view.headline), texts, view.repeat)
     return EmailContent(
@@ -293,8 +351,8 @@ def _latest_per_alert(snapshots: Iterable[dict[str, Any]]) -> dict[int, dict[str
     return latest
 
 
-def open_items(snapshots: Iterable[dict[str, Any]], texts: Texts) -> list[OpenItem]:
-    """The alerts not resolved at their latest snapshot, most severe first."""
+def open_items(snapshots: Iterable[dict[str, Any]], texts: Texts, base_url: str | None = None) -> list[OpenItem]:
+    """The alerts not resolved at their latest snapshot, most severe first; linked to the panel with `base_url`."""
     open_snaps = [s for s in _latest_per_alert(snapshots).values() if s["kind"] != "resolved"]
     open_snaps.sort(key=lambda s: (_SEVERITY_ORDER.get(s["severity"], 3), s["rule"], s["alert_id"]))
     items = []
@@ -311,7 +369,7 @@ def open_items(snapshots: Iterable[dict[str, Any]], texts: Texts) -> list[OpenIt
                 rrp=_money_or_blank(texts, d.get("rrp"), cur),
                 deviation=texts.pct(d["deviation_pct"]) if d.get("deviation_pct") is not None else "",
                 since=texts.when(snap.get("opened_at")) if snap.get("opened_at") else "",
-                url=d.get("url"),
+                url=_link(snap, base_url),
             )
         )
     return items
@@ -336,7 +394,7 @@ def digest_view(
         sum(c.ongoing for c in counts_list),
         sum(c.resolved for c in counts_list),
     )
-    items = open_items(snapshots, texts)
+    items = open_items(snapshots, texts, config.web.base_url)
     date = texts.day(now)
     repeat = any(snap.get("repeat") for snap in snapshots)
     return DigestView(
@@ -354,12 +412,15 @@ def _money_or_blank(texts: Texts, value: object, currency: str | None) -> str:
     return "" if value is None else texts.money(str(value), currency)
 
 
-def email_digest(view: DigestView, config: Config, attached: bool) -> EmailContent:
+def email_digest(view: DigestView, config: Config, attached: bool, attachment_name: str | None = None) -> EmailContent:
+    """`attachment_name`: the attached file's; a zip is the report bundled with its evidence (to unpack first)."""
     texts = texts_for(config)
+    bundled = bool(attachment_name and attachment_name.endswith(".zip"))
+    note = texts("digest.attachment_bundle" if bundled else "digest.attachment") if attached else None
     return EmailContent(
         subject=view.subject,
-        text=render("email_digest.txt.j2", texts, v=view, attached=attached),
-        html=render("email_digest.html.j2", texts, v=view, attached=attached),
+        text=render("email_digest.txt.j2", texts, v=view, attached=attached, note=note),
+        html=render("email_digest.html.j2", texts, v=view, attached=attached, note=note),
     )
 
 

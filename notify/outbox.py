@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crawler.config import Config
-from notify import messages
+from notify import messages, notices
 from notify.email import Attachment, EmailSender, build_message
 from notify.errors import CHANNEL, DeliveryError
 from notify.journal import ATTEMPT, FAILED, SENT, Entry, SentJournal, journal_path, reconcile, retry_through_locks
@@ -255,6 +255,10 @@ class Flusher:
                 return
             if _is_notice(row) and not self._notice_wanted(row):
                 continue
+            held = notices.held_until(row.payload, self.config, self.clock())
+            if held is not None:  # an enforcement notice never goes in the quiet hours
+                self._release([row], held)
+                continue
             outcome = await self._attempt(
                 channel, recipient, [row], functools.partial(self._send_instant, channel, row)
             )
@@ -263,13 +267,16 @@ class Flusher:
                 return
 
     async def _send_instant(self, channel: str, row: Outbox, on_send: Callable[[], None]) -> str:
+        enforcement = notices.is_enforcement(row.payload)
         if channel == TELEGRAM and self.telegram is not None:
-            msg = messages.telegram_alert(row.payload, self.config)
+            show = notices.telegram_message if enforcement else messages.telegram_alert
+            msg = show(row.payload, self.config)
             return await self.telegram.send_message(row.recipient, msg.text, msg.buttons, on_send=on_send)
         if channel == EMAIL and self.email is not None:
-            content = messages.email_alert(row.payload, self.config)
+            content = (notices.email_content if enforcement else messages.email_alert)(row.payload, self.config)
             mid = messages.message_id([row.dedup_key], self.config.notify.email.sender)
-            email_msg = build_message(self.config.notify.email, row.recipient, content, mid)
+            packet = notices.attachment(row.payload, self.config, self.clock()) if enforcement else None
+            email_msg = build_message(self.config.notify.email, row.recipient, content, mid, packet)
             return await asyncio.to_thread(self.email.send, email_msg, on_send)
         raise DeliveryError(f"unknown channel {channel!r}", permanent=True)
 
@@ -287,7 +294,8 @@ class Flusher:
             return await self.telegram.send_message(recipient, text, on_send=on_send)
         if channel == EMAIL and self.email is not None:
             attachment = self._attachment()
-            content = messages.email_digest(view, self.config, attached=attachment is not None)
+            name = attachment.filename if attachment is not None else None
+            content = messages.email_digest(view, self.config, attached=attachment is not None, attachment_name=name)
             message_id = messages.message_id([r.dedup_key for r in rows], self.config.notify.email.sender)
             email_msg = build_message(self.config.notify.email, recipient, content, message_id, attachment)
             return await asyncio.to_thread(self.email.send, email_msg, on_send)
@@ -464,7 +472,9 @@ class Flusher:
 
 
 def _instant_preview(row: Outbox, config: Config) -> dict[str, Any]:
-    if row.channel == TELEGRAM:
+    if notices.is_enforcement(row.payload):
+        text = notices.preview(row.channel, row.payload, config)
+    elif row.channel == TELEGRAM:
         text = messages.telegram_alert(row.payload, config).text
     else:
         text = messages.email_alert(row.payload, config).subject

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from crawler.config import Config, Route
 from storage.models import Alert, AlertEvent, EventKind, Mute, OutboxStatus, utcnow
 from storage.queries import outbox as q
+from storage.queries.observations import Reading, current_readings
 
 TELEGRAM = "telegram"
 EMAIL = "email"
@@ -42,6 +43,19 @@ def alert_snapshot(
 def event_snapshot(alert: Alert, event: AlertEvent) -> dict[str, Any]:
     """The outbox row's payload: the row renders from this alone."""
     return alert_snapshot(alert, kind=event.kind, at=event.at, event_id=event.id, payload=event.payload)
+
+
+def with_current(snapshot: dict[str, Any], reading: Reading | None) -> dict[str, Any]:
+    """A resolved alert's snapshot with what its listing says now (the details hold the violation's reading)."""
+    if reading is None:
+        return snapshot
+    now = {
+        "current_price": str(reading.price) if reading.price is not None else None,
+        "current_currency": reading.currency,
+        "current_stock": str(reading.stock),
+        "current_observed_at": reading.observed_at.isoformat(),
+    }
+    return {**snapshot, "details": {**snapshot["details"], **now}}
 
 
 def _distributor_codes(session: Session, alert: Alert, details: dict[str, Any]) -> set[str]:
@@ -107,9 +121,12 @@ def _targets(route: Route, mutes: Iterable[Mute], rule: str, distributors: set[s
     return targets + [(EMAIL, address) for address in route.email]
 
 
-def _rows(session: Session, config: Config, alert: Alert, event: AlertEvent, now: dt.datetime) -> list[dict[str, Any]]:
-    """The outbox rows the routes want for one event (before de-duplication against what is queued)."""
-    snapshot = event_snapshot(alert, event)
+def _rows(
+    session: Session, config: Config, alert: Alert, event: AlertEvent, now: dt.datetime, *, current: Reading | None
+) -> list[dict[str, Any]]:
+    """The outbox rows the routes want for one event (before de-duplication against what is queued); `current`: the
+    listing's latest reading, for a resolved event."""
+    snapshot = with_current(event_snapshot(alert, event), current)
     severity, details = str(snapshot["severity"]), snapshot["details"]
     distributors = _distributor_codes(session, alert, details)
     category = details.get("category")
@@ -133,9 +150,20 @@ def enqueue_events(session: Session, config: Config, events: Iterable[tuple[Aler
     if any(event.id is None or event.at is None for _, event in pairs):
         session.flush()  # events need their ids and times
     now = utcnow()
-    return q.insert_ignore(
-        session, [row for alert, event in pairs for row in _rows(session, config, alert, event, now)]
-    )
+    resolved = [a.listing_id for a, e in pairs if e.kind == EventKind.RESOLVED and a.listing_id is not None]
+    readings = current_readings(session, resolved)
+    rows = [
+        row
+        for alert, event in pairs
+        for row in _rows(session, config, alert, event, now, current=_current(readings, alert, event))
+    ]
+    return q.insert_ignore(session, rows)
+
+
+def _current(readings: dict[int, Reading], alert: Alert, event: AlertEvent) -> Reading | None:
+    if event.kind != EventKind.RESOLVED or alert.listing_id is None:
+        return None
+    return readings.get(alert.listing_id)
 
 
 def enqueue_event(session: Session, config: Config, alert: Alert, event: AlertEvent) -> int:

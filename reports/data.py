@@ -10,18 +10,18 @@ Definitions the reports rely on (and state in their notes):
 - *weekend / night share*: the share of violation observations made on a Saturday or Sunday / between 22:00
   and 07:00 in the config's time zone;
 - a day is *out of stock* for a distributor and product when every known-stock observation of the product
-  there that day said out of stock; *lost potential sales* add, per such day, the month's planned quantity
-  divided by the days in the month, times the RRP valid that day.
+  there that day said out of stock, after the product had once been there in stock (one never stocked there is
+  an assortment gap, not a stock-out: the stock-out rule never alerts on it); *lost potential sales* add, per
+  such day, the month's planned quantity divided by the days in the month, times the RRP valid that day.
 """
 
 from __future__ import annotations
 
 import bisect
-import calendar
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -32,12 +32,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from crawler import clock
 from crawler.config import Config
 from crawler.errors import UserError
 from crawler.items import StockState
 from storage.engine import session_scope
+from storage.lost_sales import RrpBook, planned_loss
 from storage.queries import evidence as evidence_queries
 from storage.queries import reports as queries
+from storage.queries.compliance import ComplianceRow, PeriodName, compliance
 
 DEFAULT_DAYS = 30
 NIGHT_FROM = dt.time(22)
@@ -93,7 +96,7 @@ def resolve_period(
     first = parse_day(date_from, "--from")
     last = parse_day(date_to, "--to")
     if last is None:
-        last = today or dt.datetime.now(tz).date()
+        last = today or clock.utcnow().astimezone(tz).date()
     if first is None:
         first = last - dt.timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
@@ -142,20 +145,6 @@ def _depth(price: Decimal | None, rrp: Decimal | None) -> tuple[Decimal, Decimal
     return (Decimal("Infinity") if deviation is None else deviation, price or Decimal(0))
 
 
-class RrpBook:
-    """RRP of a product on a day: the latest price-list version valid then."""
-
-    def __init__(self, history: dict[int, list[tuple[dt.date, Decimal]]]) -> None:
-        self._dates = {p: [d for d, _ in rows] for p, rows in history.items()}
-        self._values = {p: [v for _, v in rows] for p, rows in history.items()}
-
-    def on(self, product_id: int | None, day: dt.date) -> Decimal | None:
-        if product_id is None or product_id not in self._dates:
-            return None
-        i = bisect.bisect_right(self._dates[product_id], day)
-        return self._values[product_id][i - 1] if i else None
-
-
 @dataclass(frozen=True)
 class EvidenceFile:
     kind: str  # html | screenshot
@@ -164,10 +153,11 @@ class EvidenceFile:
     sha256: str
     path: Path  # absolute
     size: int
+    shown_as: Path | None = None  # where the report's reader has the file, when not at `path` (a bundle's copy)
 
     def link_from(self, base: Path) -> str:
         """The file's path relative to `base` (where the report is), with forward slashes."""
-        return Path(os.path.relpath(self.path, base.resolve())).as_posix()
+        return Path(os.path.relpath(self.shown_as or self.path, base.resolve())).as_posix()
 
 
 class DayPrice(NamedTuple):
@@ -285,18 +275,63 @@ class ReportData:
     history: dict[int, HistorySeries]  # by listing id, in the order of the violations
     stock: list[StockRow]
     top_listing_ids: list[int] = field(default_factory=list)  # violated listings, deepest deviation first
+    panel_url: str | None = None  # `web.base_url`: evidence links then point to the panel
+    brand: str | None = None  # the catalog's brand, for the cover
+    # Compliance per distributor and week / month of the period (storage/queries/compliance.py).
+    compliance_weeks: list[ComplianceRow] = field(default_factory=list)
+    compliance_months: list[ComplianceRow] = field(default_factory=list)
 
     def section(self, code: str) -> ReportData:
         """The same report restricted to one distributor."""
-        violations = [v for v in self.violations if v.distributor_code == code]
+        return self._narrowed(
+            lambda c: c == code,
+            summaries=[s for s in self.summaries if s.code == code],
+            violations=[v for v in self.violations if v.distributor_code == code],
+            stock=[s for s in self.stock if s.distributor_code == code],
+        )
+
+    def restricted(
+        self,
+        distributor: Callable[[str], bool],
+        violation: Callable[[Violation], bool],
+        stock: Callable[[StockRow], bool],
+    ) -> ReportData:
+        """The report of the distributors, violations and stock rows kept (a person's scope, a filtered selection),
+        its summaries counted again from what is kept (SKUs watched as before)."""
+        violations = [v for v in self.violations if distributor(v.distributor_code) and violation(v)]
+        stock_rows = [s for s in self.stock if distributor(s.distributor_code) and stock(s)]
+        violations_of, stock_of = _by_distributor(violations), _by_distributor(stock_rows)
+        summaries = [
+            _summary(
+                queries.DistributorRow(0, s.code, s.name),  # a summary needs only the code and name
+                s.skus_watched,
+                violations_of.get(s.code, []),
+                stock_of.get(s.code, []),
+            )
+            for s in self.summaries
+            if distributor(s.code)
+        ]
+        return self._narrowed(distributor, summaries=summaries, violations=violations, stock=stock_rows)
+
+    def _narrowed(
+        self,
+        distributor: Callable[[str], bool],
+        *,
+        summaries: list[DistributorSummary],
+        violations: list[Violation],
+        stock: list[StockRow],
+    ) -> ReportData:
+        """These summaries, violations and stock rows, with the history and compliance that go with them."""
         listing_ids = {v.listing_id for v in violations}
         return replace(
             self,
-            summaries=[s for s in self.summaries if s.code == code],
+            summaries=summaries,
             violations=violations,
             history={k: h for k, h in self.history.items() if k in listing_ids},
-            stock=[s for s in self.stock if s.distributor_code == code],
+            stock=stock,
             top_listing_ids=[i for i in self.top_listing_ids if i in listing_ids],
+            compliance_weeks=[r for r in self.compliance_weeks if distributor(r.distributor_code)],
+            compliance_months=[r for r in self.compliance_months if distributor(r.distributor_code)],
         )
 
 
@@ -317,11 +352,14 @@ def collect_report(
     date_from: str | dt.date | None = None,
     date_to: str | dt.date | None = None,
     today: dt.date | None = None,
+    rules: Sequence[str] = queries.VIOLATION_RULES,
 ) -> ReportData:
-    """Everything a violations report shows for one distributor (`distributor` code) or all (None / "all")."""
+    """Everything a violations report shows for one distributor (`distributor` code) or all (None / "all");
+    `rules`: the alerts it counts as violations (the panel exports the stock alerts it lists too)."""
     period = resolve_period(config.tz, date_from, date_to, today)
     with _reading(source) as session:
-        return _Collector(session, config, period).collect(None if distributor in (None, ALL) else distributor)
+        collector = _Collector(session, config, period, rules)
+        return collector.collect(None if distributor in (None, ALL) else distributor)
 
 
 @dataclass
@@ -355,16 +393,17 @@ _Row = TypeVar("_Row", bound=_OfDistributor)
 
 
 class _Collector:
-    def __init__(self, session: Session, config: Config, period: Period) -> None:
+    def __init__(self, session: Session, config: Config, period: Period, rules: Sequence[str]) -> None:
         self.session = session
         self.config = config
         self.period = period
+        self.rules = rules
         self.evidence_dir = Path(config.evidence.dir).resolve()
 
     def collect(self, code: str | None) -> ReportData:
         dists = self._distributors(code)
         by_id = {d.id: d for d in dists}
-        alerts = queries.violation_alerts(self.session, by_id, self.period.start, self.period.end)
+        alerts = queries.violation_alerts(self.session, by_id, self.period.start, self.period.end, self.rules)
         scan = self._scan(by_id, {a.listing_id for a in alerts})
         rrp = self._rrp_book(alerts, scan.stock_days)
         violations = self._violations(alerts, by_id, scan.points, rrp)
@@ -372,14 +411,23 @@ class _Collector:
         stock = self._stock(scan.stock_days, by_id, rrp)
         return ReportData(
             period=self.period,
-            generated_at=dt.datetime.now(dt.UTC),
+            generated_at=clock.utcnow(),
             evidence_dir=self.evidence_dir,
             summaries=_summaries(dists, scan.watched, violations, stock),
             violations=violations,
             history=history,
             stock=stock,
             top_listing_ids=_deepest_listings(violations),
+            panel_url=self.config.web.base_url,
+            brand=queries.catalog_brand(self.session),
+            compliance_weeks=self._compliance(by_id, "week"),
+            compliance_months=self._compliance(by_id, "month"),
         )
+
+    def _compliance(self, dists: dict[int, queries.DistributorRow], period: PeriodName) -> list[ComplianceRow]:
+        """The distributors' compliance per week or month of the report's period."""
+        p = self.period
+        return compliance(self.session, start=p.date_from, end=p.date_to, period=period, distributor_ids=list(dists))
 
     def _distributors(self, code: str | None) -> list[queries.DistributorRow]:
         """The distributor with `code` (every one for None); an unknown code is a UserError naming the known."""
@@ -557,7 +605,7 @@ class _Collector:
         rrp: RrpBook,
     ) -> list[StockRow]:
         """`days`: (distributor, product) → local day → whether every known-stock observation said out of stock."""
-        out_days = _out_of_stock_days(days)
+        out_days = self._after_first_stocked(_out_of_stock_days(days))
         if not out_days:
             return []
         plans = queries.monthly_plans(
@@ -565,12 +613,28 @@ class _Collector:
         )
         names = queries.products(self.session, {p for _, p in out_days})
         result = [
-            _stock_row(dists[dist_id], names[product_id], ds, _planned_loss(plans, dist_id, product_id, ds, rrp), rrp)
+            _stock_row(dists[dist_id], names[product_id], ds, planned_loss(plans, dist_id, product_id, ds, rrp), rrp)
             for (dist_id, product_id), ds in out_days.items()
         ]
         order = {d.code: i for i, d in enumerate(dists.values())}
         result.sort(key=lambda s: (order[s.distributor_code], -(s.lost_sales or 0), -s.days_out, s.vendor_code))
         return result
+
+    def _after_first_stocked(
+        self, out_days: dict[tuple[int, int], list[dt.date]]
+    ) -> dict[tuple[int, int], list[dt.date]]:
+        """The out-of-stock days that follow the product's first day in stock there (those never stocked left out)."""
+        if not out_days:
+            return {}
+        first = queries.first_available(self.session, out_days, self.period.end)
+        kept = {}
+        for key, days in out_days.items():
+            if key in first:
+                stocked = first[key].astimezone(self.period.tz).date()
+                after = [d for d in days if d > stocked]
+                if after:
+                    kept[key] = after
+        return kept
 
 
 def _violation_observations(
@@ -621,24 +685,6 @@ def _out_of_stock_days(days: dict[tuple[int, int], dict[dt.date, bool]]) -> dict
     """Per (distributor, product), its out-of-stock days in order; those never out left out."""
     out_days = {key: sorted(d for d, out in per_day.items() if out) for key, per_day in days.items()}
     return {key: ds for key, ds in out_days.items() if ds}
-
-
-def _planned_loss(
-    plans: dict[tuple[int, int, dt.date], int], dist_id: int, product_id: int, days: Sequence[dt.date], rrp: RrpBook
-) -> tuple[Decimal | None, Decimal | None]:
-    """The planned units of the out-of-stock `days` and their worth at each day's RRP (None: no plan / no RRP)."""
-    units: Decimal | None = None
-    lost: Decimal | None = None
-    for day in days:
-        quantity = plans.get((dist_id, product_id, day.replace(day=1)))
-        if quantity is None:
-            continue
-        daily = Decimal(quantity) / calendar.monthrange(day.year, day.month)[1]
-        units = (units or Decimal(0)) + daily
-        day_rrp = rrp.on(product_id, day)
-        if day_rrp is not None:
-            lost = (lost or Decimal(0)) + daily * day_rrp
-    return units, lost
 
 
 def _stock_row(

@@ -1,10 +1,13 @@
-"""Evidence for violations: the page's HTML (gzip) and a full-page screenshot with the price outlined.
+"""Evidence for violations: the page's HTML (gzip) and a full-page screenshot with the price outlined, stamped.
 
 `capture_for_new_alerts` runs after `rules run`: every open dumping or parallel-import alert without evidence gets
 it, once per page. A page the marketplace spider already rendered keeps that visit's files (the observation's
 `screenshot_path` / `html_path`, or its evidence record); anything missing is fetched now — the HTML with httpx, the
-screenshot in one Chromium shared by the whole run. Files are named by their SHA-256 under
-`<evidence.dir>/<UTC date>/`, and each gets an `Evidence` record with URL, UTC time and hash.
+screenshot in one Chromium shared by the whole run, its fixed and sticky elements (a buy panel) put back in the page's
+flow first, so each shows once and its copy of the price is not outlined again. Every screenshot is stored stamped
+with its URL, its local and UTC time and the SHA-256 of the capture before the stamp (crawler/stamp.py). Files are
+named by their SHA-256 under `<evidence.dir>/<UTC date>/`, and each gets an `Evidence` record with URL, UTC time and
+hash.
 `prune_evidence` deletes records and files past `evidence.retention_days`, except those an open alert references.
 """
 
@@ -29,9 +32,13 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import Engine
 
+from crawler import clock
+from crawler.browser import PINNED_ATTR, UNPIN_SCRIPT
 from crawler.config import Config
 from crawler.config import Distributor as DistributorConfig
+from crawler.i18n import Texts
 from crawler.settings import DOWNLOAD_MAXSIZE, PLAYWRIGHT_LAUNCH_OPTIONS, USER_AGENT
+from crawler.stamp import is_stamped, stamp_png
 from storage.engine import session_scope
 from storage.queries import evidence as queries
 from storage.queries.observations import EvidenceRow, add_evidence
@@ -50,7 +57,7 @@ _SCRAPY_PSEUDO = re.compile(r"::(?:text|attr\([^)]*\))")
 # (several sellers of one page may be in violation), else the first match; without a selector, `[data-price]`
 # elements the same way; else the innermost elements whose text is an observed price. Returns their texts.
 OUTLINE_SCRIPT = """
-({selector, xpath, digits, color}) => {
+({selector, xpath, digits, color, pinned}) => {
   const onlyDigits = (s) => (s || "").replace(/\\D/g, "");
   const shows = (el) => digits.includes(onlyDigits(el.getAttribute("data-price")))
     || digits.includes(onlyDigits(el.innerText));
@@ -59,7 +66,13 @@ OUTLINE_SCRIPT = """
     el.style.setProperty("outline-offset", "2px", "important");
     return (el.innerText || el.textContent || "").trim().slice(0, 80);
   }).join(" | ");
-  const pick = (els) => {
+  // A fixed or sticky panel repeats the price: outlined only when the page shows it nowhere else.
+  const inPage = (els) => {
+    const own = els.filter((el) => !el.closest(`[${pinned}]`));
+    return own.length ? own : els;
+  };
+  const pick = (all) => {
+    const els = inPage(all);
     const showing = els.filter(shows);
     return showing.length ? showing : els.slice(0, 1);
   };
@@ -81,7 +94,7 @@ OUTLINE_SCRIPT = """
   const tagged = Array.from(document.querySelectorAll("[data-price]"));
   if (tagged.length) return mark(pick(tagged));
   if (!digits.length) return null;
-  const showing = Array.from(document.body.querySelectorAll("*")).filter(shows);
+  const showing = inPage(Array.from(document.body.querySelectorAll("*")).filter(shows));
   const innermost = showing.filter((el) => !showing.some((other) => other !== el && el.contains(other)));
   return innermost.length ? mark(innermost) : null;
 }
@@ -107,13 +120,31 @@ class PruneResult:
     files: int
 
 
-class EvidenceStore:
-    """Content-addressed files under the evidence directory: `<UTC date>/<sha256><suffix>`."""
+class Stamper:
+    """Stamps a screenshot with its URL, time (local and UTC) and capture hash, in the config's zone and language."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, config: Config) -> None:
+        self.tz = config.tz
+        self.texts = Texts(config.notify.language, config.tz)
+
+    def __call__(self, png: bytes, url: str, captured_at: dt.datetime) -> bytes:
+        if is_stamped(png):
+            return png
+        stamped, _ = stamp_png(png, url, captured_at, self.tz, self.texts)
+        return stamped
+
+
+class EvidenceStore:
+    """Content-addressed files under the evidence directory: `<UTC date>/<sha256><suffix>`; screenshots stamped
+    when a `stamper` is given."""
+
+    def __init__(self, root: Path, stamper: Stamper | None = None) -> None:
         self.root = root
+        self.stamper = stamper
 
     def put(self, kind: Kind, url: str, content: bytes, captured_at: dt.datetime) -> EvidenceRow:
+        if kind == "screenshot" and self.stamper is not None:
+            content = self.stamper(content, url, captured_at)
         digest = hashlib.sha256(content).hexdigest()
         rel = f"{captured_at.astimezone(dt.UTC):%Y-%m-%d}/{digest}{SUFFIX[kind]}"
         target = self.root / rel
@@ -197,25 +228,9 @@ class Browser:
             response = page.goto(url, wait_until="load", timeout=timeout_ms)
             if response is None or response.status >= 400:
                 raise RuntimeError(f"HTTP {response.status if response else 'no response'}")
-            if distributor is not None and distributor.spider == "marketplace":
-                try:
-                    page.wait_for_selector(
-                        distributor.playwright.wait_for, timeout=distributor.playwright.timeout * 1000
-                    )
-                except Exception as exc:  # a page without the marker still gets its screenshot
-                    log.info("evidence %s: %s did not appear: %s", url, distributor.playwright.wait_for, exc)
-            outlined: str | None = None
-            if outline:
-                css, xpath = browser_selector(distributor.selectors.price if distributor else None)
-                outlined = page.evaluate(
-                    OUTLINE_SCRIPT,
-                    {
-                        "selector": css,
-                        "xpath": xpath,
-                        "digits": [d for price in prices for d in price_digits(price)],
-                        "color": OUTLINE_COLOR,
-                    },
-                )
+            _wait_for_offers(page, url, distributor)
+            page.evaluate(UNPIN_SCRIPT)
+            outlined = _outline(page, distributor, prices) if outline else None
             png: bytes = page.screenshot(full_page=True, type="png")
             return png, outlined
         finally:
@@ -228,6 +243,32 @@ class Browser:
         if self._playwright is not None:
             self._playwright.stop()
             self._playwright = None
+
+
+def _wait_for_offers(page: Any, url: str, distributor: DistributorConfig | None) -> None:
+    """On a marketplace, until its offers have rendered; a page without them still gets its screenshot."""
+    if distributor is None or distributor.spider != "marketplace":
+        return
+    try:
+        page.wait_for_selector(distributor.playwright.wait_for, timeout=distributor.playwright.timeout * 1000)
+    except Exception as exc:  # Playwright raises its own TimeoutError
+        log.info("evidence %s: %s did not appear: %s", url, distributor.playwright.wait_for, exc)
+
+
+def _outline(page: Any, distributor: DistributorConfig | None, prices: Sequence[Decimal | None]) -> str | None:
+    """Outline the price elements (not their copies in a fixed or sticky panel); their text, None when none."""
+    css, xpath = browser_selector(distributor.selectors.price if distributor else None)
+    outlined: str | None = page.evaluate(
+        OUTLINE_SCRIPT,
+        {
+            "selector": css,
+            "xpath": xpath,
+            "digits": [d for price in prices for d in price_digits(price)],
+            "color": OUTLINE_COLOR,
+            "pinned": PINNED_ATTR,
+        },
+    )
+    return outlined
 
 
 def fetch_html(client: httpx.Client, url: str, timeout: float) -> bytes:
@@ -272,7 +313,7 @@ class _Capturer:
     def __init__(self, engine: Engine, config: Config, browser: Browser, client: httpx.Client) -> None:
         self.engine = engine
         self.config = config
-        self.store = EvidenceStore(Path(config.evidence.dir))
+        self.store = EvidenceStore(Path(config.evidence.dir), Stamper(config))
         self.browser = browser
         self.client = client
 
@@ -304,7 +345,7 @@ class _Capturer:
     def _crawl_files(self, first: queries.EvidenceTarget, result: Capture) -> dict[str, EvidenceRow]:
         """Files the spider saved on its visit, stored for the kinds the result has no record of yet."""
         rows: dict[str, EvidenceRow] = {}
-        visited = first.observed_at or dt.datetime.now(dt.UTC)
+        visited = first.observed_at or clock.utcnow()
         crawl_files: tuple[tuple[Kind, str, int | None], ...] = (
             ("screenshot", "screenshot_path", result.screenshot_id),
             ("html", "html_path", result.html_id),
@@ -339,7 +380,7 @@ class _Capturer:
         """Fetch and store the page's HTML into `rows`; True when the page is gone (or its host unreachable)."""
         try:
             html = fetch_html(self.client, url, distributor.politeness.timeout if distributor else 30.0)
-            rows["html"] = self.store.put("html", url, gzip_html(html), dt.datetime.now(dt.UTC))
+            rows["html"] = self.store.put("html", url, gzip_html(html), clock.utcnow())
         except (httpx.HTTPError, ValueError) as exc:
             result.errors.append(f"html: {exc}")
             return _page_gone(exc)
@@ -357,7 +398,7 @@ class _Capturer:
         try:
             prices = [_price(t) for t in targets]
             png, result.outlined = self.browser.screenshot(url, distributor, prices)
-            rows["screenshot"] = self.store.put("screenshot", url, png, dt.datetime.now(dt.UTC))
+            rows["screenshot"] = self.store.put("screenshot", url, png, clock.utcnow())
         except Exception as exc:  # Playwright raises its own Error and TimeoutError types
             result.errors.append(f"screenshot: {exc}")
         else:
@@ -402,7 +443,7 @@ def capture_for_new_alerts(engine: Engine, config: Config) -> list[Capture]:
 
 def prune_evidence(engine: Engine, config: Config, *, now: dt.datetime | None = None) -> PruneResult:
     """Delete evidence older than `evidence.retention_days`, except what an open alert references."""
-    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=config.evidence.retention_days)
+    cutoff = (now or clock.utcnow()) - dt.timedelta(days=config.evidence.retention_days)
     store = EvidenceStore(Path(config.evidence.dir))
     with session_scope(engine) as session:
         expired = queries.expired_evidence(session, cutoff)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import ClassVar
 
 from crawler.config import Config
 from crawler.errors import UserError
@@ -15,6 +17,29 @@ REPORT_STRINGS: dict[str, tuple[str, str]] = {
     "sheet.history": ("История цен", "Price history"),
     "sheet.stock": ("Остатки", "Stock"),
     "sheet.charts": ("Графики", "Charts"),
+    "sheet.compliance": ("Соблюдение РРЦ", "Compliance"),
+    "report.compliance": ("Соблюдение рекомендованных цен", "Compliance with the recommended prices"),
+    "report.compliance_weeks": ("По неделям", "By week"),
+    "report.compliance_months": ("По месяцам", "By month"),
+    "col.period_start": ("С", "From"),
+    "col.watched_listings": ("Предложений под наблюдением", "Listings watched"),
+    "col.compliant_listings": ("Не ниже порога", "At or above the threshold"),
+    "col.compliant_share": ("Доля соблюдения", "Compliance share"),
+    "col.violations_opened": ("Новых нарушений", "Violations opened"),
+    "col.median_hours_to_fix": ("Медиана, ч до исправления", "Median hours to fix"),
+    "col.p90_hours_to_fix": ("90-й перцентиль, ч", "90th percentile, hours"),
+    "col.notices_sent": ("Уведомлений", "Notices sent"),
+    "col.relapses": ("Повторных", "Relapses"),
+    "def.compliance": (
+        "Соблюдение: доля предложений дистрибьютора, чья последняя цена за неделю или месяц (по исправному сбору) "
+        "не ниже порога демпинга от РРЦ; время до исправления — от выявления обращения до сбора, увидевшего все "
+        "цены восстановленными; уведомления — первое и повторное, дошедшие до продавца; повторные — обращения, "
+        "открытые вновь в течение окна после исправления.",
+        "Compliance: the share of a distributor's listings whose latest price in the week or month (from a healthy "
+        "crawl) was at or above the dumping threshold of the RRP; time to fix: from a case's detection to the crawl "
+        "that saw every price restored; notices: first and second notices that reached the seller; relapses: cases "
+        "opened again within the window after a fix.",
+    ),
     "report.title": ("Нарушения РРЦ", "RRP violations"),
     "report.period": ("Период: {start} — {end}, время {tz}", "Period: {start} to {end}, times in {tz}"),
     "report.generated": ("Сформирован: {when}", "Generated: {when}"),
@@ -26,6 +51,36 @@ REPORT_STRINGS: dict[str, tuple[str, str]] = {
     "report.stock": ("Отсутствие товара и упущенные продажи", "Stock-outs and lost sales"),
     "report.violations": ("Нарушения", "Violations"),
     "report.definitions": ("Как считались показатели", "How the figures are counted"),
+    "report.annex": ("Приложение. Скриншоты страниц", "Annex: page screenshots"),
+    "pdf.page_abbr": ("с.", "p."),
+    "pdf.annex_ref": ("Скриншот {label}", "Screenshot {label}"),
+    "pdf.captured": ("Снято: {local} ({utc})", "Captured: {local} ({utc})"),
+    "pdf.file_sha256": ("SHA-256 файла:", "File SHA-256:"),
+    "pdf.unstamped_sha256": ("SHA-256 снимка до штампа:", "SHA-256 of the capture before its stamp:"),
+    "pdf.annex_part": ("{label}, продолжение: часть {part} из {parts}", "{label}, continued: part {part} of {parts}"),
+    "pdf.annex_cut": (
+        "Страница {label} длиннее приложения: её остаток — в PNG-файле скриншота.",
+        "Page {label} is longer than the annex shows: the rest is in the screenshot's PNG file.",
+    ),
+    "series.below_rrp": ("ниже РРЦ", "below RRP"),
+    "bundle.readme": (
+        "Отчёт о нарушениях РРЦ с доказательствами.\n\n"
+        "Распакуйте архив целиком (в Windows: правая кнопка → «Извлечь все…») и откройте violations.xlsx или "
+        "violations.pdf из папки {name}. Ссылки на скриншоты и сохранённые страницы ведут в папку evidence рядом "
+        "с отчётом; из нераспакованного архива они не откроются.\n\n"
+        "evidence/…/*.png — скриншоты страниц со штампом (адрес, время, SHA-256 снимка);\n"
+        "evidence/…/*.html — сохранённая страница, открывается в браузере;\n"
+        "evidence/…/*.html.gz — она же в том виде, в каком сохранена (её SHA-256 указан в отчёте);\n"
+        "SHA256SUMS — контрольные суммы всех файлов архива.",
+        "RRP violations report with its evidence.\n\n"
+        "Unpack the whole archive (on Windows: right-click → Extract All…) and open violations.xlsx or violations.pdf "
+        "in the folder {name}. The links to screenshots and saved pages point to the evidence folder beside the "
+        "report; they do not open from inside the packed archive.\n\n"
+        "evidence/…/*.png — page screenshots, stamped (address, time, SHA-256 of the capture);\n"
+        "evidence/…/*.html — the saved page, opens in a browser;\n"
+        "evidence/…/*.html.gz — the same as stored (its SHA-256 is the one in the report);\n"
+        "SHA256SUMS — checksums of every file in the archive.",
+    ),
     "col.distributor": ("Дистрибьютор", "Distributor"),
     "col.code": ("Код", "Code"),
     "col.skus_watched": ("SKU под наблюдением", "SKUs watched"),
@@ -117,10 +172,12 @@ REPORT_STRINGS: dict[str, tuple[str, str]] = {
         "Price history: the day's lowest price; red when below the RRP valid that day.",
     ),
     "def.stock": (
-        "День без товара — все наблюдения товара у дистрибьютора в этот день показали «нет в наличии». Упущенные "
-        "продажи = дни × план продаж в день (месячный план / дней в месяце) × РРЦ.",
+        "День без товара — все наблюдения товара у дистрибьютора в этот день показали «нет в наличии», а раньше "
+        "товар у него был в наличии (товар, которого не было ни разу, — пробел в ассортименте, а не отсутствие). "
+        "Упущенные продажи = дни × план продаж в день (месячный план / дней в месяце) × РРЦ.",
         "An out-of-stock day is a day on which every observation of the product at the distributor said out of "
-        "stock. Lost potential sales = days × planned daily quantity (monthly plan / days in month) × RRP.",
+        "stock after it had been in stock there (a product never in stock there is an assortment gap, not a "
+        "stock-out). Lost potential sales = days × planned daily quantity (monthly plan / days in month) × RRP.",
     ),
 }
 
@@ -128,8 +185,11 @@ REPORT_STRINGS: dict[str, tuple[str, str]] = {
 class ReportTexts(Texts):
     """Notification texts and number formats plus the reports' own words."""
 
+    # The words looked up before the notifications'; a subclass adds its own by setting a larger table.
+    strings: ClassVar[Mapping[str, tuple[str, str]]] = REPORT_STRINGS
+
     def __call__(self, key: str, **params: object) -> str:
-        pair = REPORT_STRINGS.get(key)
+        pair = self.strings.get(key)
         if pair is None:
             return super().__call__(key, **params)
         text = pair[0 if self.language == "ru" else 1]
@@ -137,7 +197,7 @@ class ReportTexts(Texts):
 
     def word(self, group: str, value: object) -> str:
         key = f"{group}.{value}"
-        return self(key) if key in REPORT_STRINGS else super().word(group, value)
+        return self(key) if key in self.strings else super().word(group, value)
 
     def date(self, value: dt.date) -> str:
         """A local calendar date as the language writes it."""

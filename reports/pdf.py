@@ -1,7 +1,11 @@
 """The violations report as a PDF for a negotiation: HTML from a Jinja2 template, laid out by WeasyPrint.
 
-One section per distributor (`--distributor all` gives every distributor with something to show its own section,
-each starting on a new page, after an overview table). The PDF stays readable and quick at any size: a report
+A cover page (the brand, what the report covers, its period and totals, the contents with page numbers), then one
+section per distributor (`--distributor all` gives every distributor with something to show its own section, after
+an overview table), the methodology, and an annex with every screenshot at full resolution, stamped with its URL,
+time and hash; the tables refer to it by number and page. Charts are SVG (vector); every time is in the config's
+zone, evidence times in UTC too. Words break only by the language's hyphenation. The PDF stays readable and quick
+at any size: a report
 charts at most `MAX_CHARTS` SKUs and lists at most `MAX_ROWS` violations (the deepest first) and as many stock-out
 rows (the largest lost sales first), shared between its sections (each keeps at least `MIN_CHARTS` / `MIN_ROWS`),
 and says what it left out; the XLSX and CSV carry every row. Saved page HTML is only ever linked, never rendered.
@@ -11,19 +15,21 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import io
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import jinja2
-from PIL import Image, UnidentifiedImageError
 
-from reports.charts import price_chart_png
+from crawler.links import EvidenceKind, evidence_path, packet_path, panel_url, violation_path
+from reports.annex import AnnexEntry, Tile, anchor, build_annex
+from reports.charts import price_chart_svg
 from reports.data import DistributorSummary, EvidenceFile, HistorySeries, ReportData, StockRow, Violation
 from reports.labels import ReportTexts
+from storage.queries.compliance import ComplianceRow
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +38,6 @@ MAX_CHARTS = 8  # per report
 MAX_ROWS = 100
 MIN_CHARTS = 3  # per section, however many sections share the report's budget
 MIN_ROWS = 25
-THUMBNAIL_WIDTH = 240  # px
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,10 @@ class _EvidenceLink:
 class _Row:
     violation: Violation
     href: str | None  # only http(s) pages become links
-    thumbnail: str | None  # data: URI
+    annex: str | None  # the label of its screenshot in the annex ("A1")
     evidence: list[_EvidenceLink]
+    panel: str | None = None  # the violation's page on the panel (`web.base_url`)
+    packet: str | None = None  # its evidence packet (zip) there
 
 
 @dataclass(frozen=True)
@@ -63,23 +70,44 @@ class _Section:
     table_note: str | None
 
 
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+@dataclass(frozen=True)
+class _Figure:
+    value: str
+    label: str
+    alarm: bool = False
 
 
-def _thumbnail(file: EvidenceFile) -> str | None:
-    """The top of a full-page screenshot, scaled down; None when the file is gone or not an image."""
-    try:
-        with Image.open(file.path) as image:
-            width, height = image.size
-            top = image.crop((0, 0, width, min(height, width * 3 // 4)))
-            top.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH))
-            out = io.BytesIO()
-            top.convert("RGB").save(out, format="PNG", optimize=True)
-    except (OSError, UnidentifiedImageError) as exc:
-        log.warning("evidence screenshot %s: %s", file.path, exc)
-        return None
-    return _data_uri(out.getvalue())
+@dataclass(frozen=True)
+class _ContentsEntry:
+    title: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class _Cover:
+    brand: str | None
+    figures: list[_Figure]
+    contents: list[_ContentsEntry]
+
+
+@dataclass(frozen=True)
+class _AnnexView:
+    """An annex entry as the template shows it."""
+
+    label: str
+    anchor: str
+    title: str
+    file: EvidenceFile
+    captured_local: str
+    captured_utc: str
+    unstamped_sha256: str | None
+    missing: bool
+    tiles: list[Tile]
+    cut: bool
+
+
+def _svg_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 class _Builder:
@@ -87,36 +115,48 @@ class _Builder:
         self.data = data
         self.t = texts
         self.link_base = link_base
-        self._thumbs: dict[Path, str | None] = {}
+        self._annexed: dict[str, str] = {}  # screenshot SHA-256 → its annex label
+        self._shown: list[Violation] = []  # the violations the tables show, in order
+
+    def captured(self, moment: dt.datetime) -> str:
+        """`03.12.2026 07:05 MSK (04:05:13 UTC)`: the config's zone first, UTC beside it."""
+        return f"{self.t.when(moment)} ({moment.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC)"
 
     def share(self, value: Decimal | None) -> str:
         if value is None:
             return self.t("none")
         return self.t.pct((value * 100).quantize(Decimal("0.1"), ROUND_HALF_UP), signed=False)
 
-    def _evidence(self, file: EvidenceFile | None, label: str) -> _EvidenceLink | None:
+    def _evidence(self, v: Violation, kind: EvidenceKind, label: str) -> _EvidenceLink | None:
+        """The evidence file's link: its page on the panel when `web.base_url` is set, else the file."""
+        file = v.screenshot if kind == "screenshot" else v.html
         if file is None:
             return None
         return _EvidenceLink(
             label=label,
-            link=file.link_from(self.link_base),
-            captured=file.captured_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            link=panel_url(self.data.panel_url, evidence_path(v.alert_id, kind)) or file.link_from(self.link_base),
+            captured=self.captured(file.captured_at),
             sha256=file.sha256,
             missing=not file.path.is_file(),
         )
 
+    def _annex_label(self, v: Violation) -> str | None:
+        """The label of the violation's screenshot in the annex, numbered as the tables first refer to it."""
+        self._shown.append(v)
+        if v.screenshot is None:
+            return None
+        return self._annexed.setdefault(v.screenshot.sha256, f"A{len(self._annexed) + 1}")
+
     def _row(self, v: Violation) -> _Row:
-        thumb = None
-        if v.screenshot is not None:
-            if v.screenshot.path not in self._thumbs:
-                self._thumbs[v.screenshot.path] = _thumbnail(v.screenshot)
-            thumb = self._thumbs[v.screenshot.path]
-        links = [self._evidence(v.screenshot, "PNG"), self._evidence(v.html, "HTML (gzip)")]
+        links = [self._evidence(v, "screenshot", "PNG"), self._evidence(v, "html", "HTML (gzip)")]
+        evidence = [e for e in links if e is not None]
         return _Row(
             violation=v,
             href=v.url if v.url.lower().startswith(("http://", "https://")) else None,
-            thumbnail=thumb,
-            evidence=[e for e in links if e is not None],
+            annex=self._annex_label(v),
+            evidence=evidence,
+            panel=panel_url(self.data.panel_url, violation_path(v.alert_id)),
+            packet=panel_url(self.data.panel_url, packet_path(v.alert_id)) if evidence else None,
         )
 
     def _charts(self, section: ReportData, limit: int) -> tuple[list[str], str | None]:
@@ -130,7 +170,8 @@ class _Builder:
         for _key, group in skus[:limit]:
             first = group[0]
             title = f"{first.vendor_code or ''} {first.product_name or ''}".strip() or first.url
-            charts.append(_data_uri(price_chart_png(group, self.t, title)))
+            period = (self.data.period.date_from, self.data.period.date_to)
+            charts.append(_svg_uri(price_chart_svg(group, self.t, title, period)))
         note = self.t("note.charts_limited", shown=limit, total=len(skus)) if len(skus) > limit else None
         return charts, note
 
@@ -154,6 +195,55 @@ class _Builder:
             table_note=note,
         )
 
+    def cover(self, sections: Sequence[_Section], annex: Sequence[_AnnexView]) -> _Cover:
+        """The cover's totals over every distributor of the report, and its contents."""
+        t, data = self.t, self.data
+        deviations = [v.deviation_pct for v in data.violations if v.rule == "dumping" and v.deviation_pct is not None]
+        lost = [s.lost_sales for s in data.summaries if s.lost_sales is not None]
+        figures = [
+            _Figure(str(len(data.violations)), t("col.violations"), alarm=bool(data.violations)),
+            _Figure(str(len({v.product_id for v in data.violations if v.product_id})), t("col.skus_in_violation")),
+            _Figure(t.pct(min(deviations, default=None)), t("col.deepest_deviation"), alarm=bool(deviations)),
+            _Figure(str(sum(s.violation_days for s in data.summaries)), t("col.violation_days")),
+            _Figure(str(sum(s.repeat_offences for s in data.summaries)), t("col.repeat_offences")),
+            _Figure(str(sum(s.stock_out_days for s in data.summaries)), t("col.stock_out_days")),
+            _Figure(t.money(sum(lost, Decimal(0)) if lost else None), t("col.lost_sales"), alarm=bool(lost)),
+        ]
+        contents = [_ContentsEntry(t("report.overview"), "overview")] if len(data.summaries) > 1 else []
+        contents += [
+            _ContentsEntry(
+                t("report.distributor", name=s.summary.name, code=s.summary.code), f"section-{s.summary.code}"
+            )
+            for s in sections
+        ]
+        contents.append(_ContentsEntry(t("report.definitions"), "definitions"))
+        if annex:
+            contents.append(_ContentsEntry(t("report.annex"), "annex"))
+        return _Cover(data.brand, figures, contents)
+
+    def annex(self) -> list[_AnnexView]:
+        """The screenshots of the violations the tables show, as the annex lists them."""
+        return [self._annex_view(entry) for entry in build_annex(self._shown)]
+
+    def _annex_view(self, entry: AnnexEntry) -> _AnnexView:
+        first = entry.violations[0]
+        sellers = ", ".join(dict.fromkeys(v.seller_name for v in entry.violations))
+        product = f"{first.vendor_code or ''} {first.product_name or ''}".strip()
+        rules = ", ".join(dict.fromkeys(self.t.word("rule", v.rule) for v in entry.violations))
+        moment = entry.file.captured_at
+        return _AnnexView(
+            label=entry.label,
+            anchor=anchor(entry.label),
+            title=f"{product} — {sellers} ({first.distributor_name}): {rules}",
+            file=entry.file,
+            captured_local=self.t.when(moment),
+            captured_utc=f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC",
+            unstamped_sha256=entry.unstamped_sha256,
+            missing=not entry.file.path.is_file(),
+            tiles=entry.tiles,
+            cut=entry.cut,
+        )
+
     def html(self) -> str:
         summaries = self.data.summaries
         if len(summaries) == 1:
@@ -168,6 +258,8 @@ class _Builder:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        sections = [self.section(code, len(codes)) for code in codes]
+        annex = self.annex()
         return env.get_template("violations.html.j2").render(
             t=self.t,
             share=self.share,
@@ -175,8 +267,27 @@ class _Builder:
             period=self.data.period,
             generated_at=self.data.generated_at,
             overview=summaries if len(summaries) > 1 else None,
-            sections=[self.section(code, len(codes)) for code in codes],
+            sections=sections,
+            cover=self.cover(sections, annex),
+            annex=annex,
+            compliance=[
+                (self.t(title), _active(rows))
+                for title, rows in (
+                    ("report.compliance_weeks", self.data.compliance_weeks),
+                    ("report.compliance_months", self.data.compliance_months),
+                )
+                if _active(rows)
+            ],
         )
+
+
+def _active(rows: Sequence[ComplianceRow]) -> list[ComplianceRow]:
+    """The compliance rows with anything to show (a distributor neither crawled nor notified that period: none)."""
+    return [
+        r
+        for r in rows
+        if r.watched_listings or r.violations_opened or r.notices_sent or r.median_hours_to_fix is not None
+    ]
 
 
 def render_html(data: ReportData, texts: ReportTexts, link_base: Path) -> str:

@@ -16,8 +16,9 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from crawler.links import EvidenceKind, evidence_path, panel_url
 from reports.cells import escape_formula
-from reports.data import DistributorSummary, EvidenceFile, HistorySeries, ReportData, StockRow, Violation
+from reports.data import DistributorSummary, HistorySeries, ReportData, StockRow, Violation
 from reports.labels import ReportTexts
 
 MONEY_FORMAT = '#,##0.00 "₽"'  # Russian Excel shows it as `# ##0,00 ₽`
@@ -84,11 +85,13 @@ class _Writer:
         history = self.wb.add_worksheet(t("sheet.history"))
         stock = self.wb.add_worksheet(t("sheet.stock"))
         charts = self.wb.add_worksheet(t("sheet.charts"))
+        compliance = self.wb.add_worksheet(t("sheet.compliance"))
         self._summary(summary)
         self._violations(violations)
         self._history(history)
         self._stock(stock)
         self._charts(charts)
+        self._compliance(compliance)
 
     # cell helpers -------------------------------------------------------------------------------------------------
 
@@ -110,15 +113,21 @@ class _Writer:
     def _time(self, ws: Worksheet, row: int, col: int, value: dt.datetime) -> None:
         ws.write_datetime(row, col, self.data.period.local(value).replace(tzinfo=None), self.f["datetime"])
 
-    def _url(self, ws: Worksheet, row: int, col: int, url: str) -> None:
+    def _url(self, ws: Worksheet, row: int, col: int, url: str, label: str | None = None) -> None:
         if url.lower().startswith(("http://", "https://")) and len(url) <= MAX_URL:
-            ws.write_url(row, col, url, self.f["link"], escape_formula(url))
+            ws.write_url(row, col, url, self.f["link"], escape_formula(label or url))
         else:
             self._text(ws, row, col, url)
 
-    def _file_link(self, ws: Worksheet, row: int, col: int, file: EvidenceFile | None, label: str) -> None:
+    def _file_link(self, ws: Worksheet, row: int, col: int, v: Violation, kind: EvidenceKind) -> None:
+        """The violation's evidence file: its page on the panel when `web.base_url` is set, else the file."""
+        file, label = (v.screenshot, "PNG") if kind == "screenshot" else (v.html, "HTML")
         if file is None:
             ws.write_blank(row, col, None)
+            return
+        panel = panel_url(self.data.panel_url, evidence_path(v.alert_id, kind))
+        if panel is not None:
+            self._url(ws, row, col, panel, label)
             return
         link = file.link_from(self.link_base)
         if len(link) > MAX_URL:
@@ -268,8 +277,8 @@ class _Writer:
             self._num(ws, r, 14, v.repeat_offences, "int")
             self._text(ws, r, 15, ", ".join(t.word("signal", s) for s in v.signals))
             self._url(ws, r, 16, v.url)
-            self._file_link(ws, r, 17, v.screenshot, "PNG")
-            self._file_link(ws, r, 18, v.html, "HTML")
+            self._file_link(ws, r, 17, v, "screenshot")
+            self._file_link(ws, r, 18, v, "html")
             shot = v.screenshot or v.html
             if shot is None:
                 ws.write_blank(r, 19, None)
@@ -337,6 +346,43 @@ class _Writer:
             self._num(ws, r, 8, s.lost_sales, "money")
 
         self._table(ws, 0, columns, self.data.stock, write_row)
+
+    def _compliance(self, ws: Worksheet) -> None:
+        """Per distributor, a table of its weeks and one of its months (two tables: no autofilter on either)."""
+        t = self.t
+        columns = [
+            _Column(t("col.distributor"), 22),
+            _Column(t("col.period_start"), 12),
+            _Column(t("col.watched_listings"), 14),
+            _Column(t("col.compliant_listings"), 14),
+            _Column(t("col.compliant_share"), 12),
+            _Column(t("col.violations_opened"), 12),
+            _Column(t("col.median_hours_to_fix"), 14),
+            _Column(t("col.p90_hours_to_fix"), 14),
+            _Column(t("col.notices_sent"), 12),
+            _Column(t("col.relapses"), 11),
+        ]
+        ws.write_string(0, 0, t("report.compliance"), self.f["title"])
+        row = 2
+        for title, rows in (
+            (t("report.compliance_weeks"), self.data.compliance_weeks),
+            (t("report.compliance_months"), self.data.compliance_months),
+        ):
+            ws.write_string(row, 0, title, self.f["title"])
+            self._header(ws, row + 1, columns)
+            for r, c in enumerate(rows, start=row + 2):
+                self._text(ws, r, 0, c.distributor_code)
+                ws.write_datetime(r, 1, dt.datetime.combine(c.period_start, dt.time()), self.f["date"])
+                self._num(ws, r, 2, c.watched_listings, "int")
+                self._num(ws, r, 3, c.compliant_listings, "int")
+                self._num(ws, r, 4, c.share, "share")
+                self._num(ws, r, 5, c.violations_opened, "int")
+                self._num(ws, r, 6, c.median_hours_to_fix, "units")
+                self._num(ws, r, 7, c.p90_hours_to_fix, "units")
+                self._num(ws, r, 8, c.notices_sent, "int")
+                self._num(ws, r, 9, c.repeat_offences, "int")
+            row += len(rows) + 3
+        ws.write_string(row, 0, t("def.compliance"))
 
     def _charts(self, ws: Worksheet) -> None:
         """Price and RRP per day of the most deeply violated listings, from a data table beside the charts."""

@@ -59,6 +59,7 @@ def make_config(
     smtp_password: str = SMTP_PASSWORD,
     language: str = "ru",
     allowed_chats: list[str] | None = None,
+    chat_scopes: dict[str, list[str]] | None = None,
     max_attempts: int = 12,
     attach: bool = True,
 ) -> Config:
@@ -89,7 +90,7 @@ def make_config(
             ],
             "routes": routes if routes is not None else [{"name": "all", "telegram": [CHAT_A]}],
             "notify": notify,
-            "bot": {"allowed_chats": allowed_chats or []},
+            "bot": {"allowed_chats": allowed_chats or [], "chat_scopes": chat_scopes or {}},
         }
     )
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.i18n import Texts
-from notify.messages import TELEGRAM_LIMIT, digest_view, telegram_alert, telegram_digest
+from notify.messages import TELEGRAM_LIMIT, digest_view, shown_gtins, telegram_alert, telegram_digest
 
 
 def snapshot(rule: str, details: dict[str, Any], kind: str = "opened", alert_id: int = 1) -> dict[str, Any]:
@@ -33,6 +33,21 @@ def snapshot(rule: str, details: dict[str, Any], kind: str = "opened", alert_id:
             "stock_out",
             {"previous_stock": "in_stock", "stock": "out_of_stock", "last_in_stock_at": "2026-11-22T06:00:00+00:00"},
             ["Наличие: в наличии → нет в наличии", "Последний раз в наличии: 22.11.2026 09:00 MSK"],
+        ),
+        (
+            "stock_out",
+            {"previous_stock": "in_stock", "stock": "out_of_stock", "gone": "seller_left"},
+            ["Наличие: в наличии → продавец пропал с карточки"],
+        ),
+        (
+            "stock_out",
+            {"previous_stock": "in_stock", "stock": "out_of_stock", "gone": "delisted"},
+            ["Наличие: в наличии → снят с продажи"],
+        ),
+        (
+            "assortment_gap",
+            {"gap": "never_listed", "planned_quantity": 31, "lost_sales": "20000.00", "gap_days": 2, "currency": "RUB"},
+            ["Ассортимент: не представлен", "План на месяц: 31 шт.", "Упущенные продажи: 20 000 ₽ за 2 дн."],
         ),
         ("low_stock", {"quantity": 2, "threshold": 3}, ["Остаток: 2 шт. (порог 3)"]),
         (
@@ -110,3 +125,50 @@ def test_a_huge_digest_still_fits_one_telegram_message(make_config: Any) -> None
     assert len(text) <= TELEGRAM_LIMIT
     assert "• Демпинг: 300 / 0 / 0" in text
     assert text.rstrip().splitlines()[-1].startswith("…и ещё ")
+
+
+def test_a_resolved_dumping_shows_the_price_now_beside_the_one_in_violation(make_config: Any) -> None:
+    details = {
+        "price": "12090.00",
+        "rrp": "12990.00",
+        "deviation_pct": "-6.93",
+        "currency": "RUB",
+        "current_price": "12990.00",
+        "current_currency": "RUB",
+        "current_stock": "in_stock",
+    }
+    text = telegram_alert(snapshot("dumping", details, kind="resolved"), make_config()).text
+    lines = text.splitlines()
+    assert "Цена сейчас: 12 990 ₽ при РРЦ 12 990 ₽ (0 %)" in lines
+    assert "Была: 12 090 ₽ при РРЦ 12 990 ₽ (−6,93 %)" in lines
+    assert lines.index("Цена сейчас: 12 990 ₽ при РРЦ 12 990 ₽ (0 %)") < lines.index(
+        "Была: 12 090 ₽ при РРЦ 12 990 ₽ (−6,93 %)"
+    )
+    opened = telegram_alert(
+        snapshot("dumping", {k: details[k] for k in ("price", "rrp", "deviation_pct")}), make_config()
+    )
+    assert "Цена: 12 090 ₽ при РРЦ 12 990 ₽ (−6,93 %)" in opened.text.splitlines()
+
+
+def test_other_resolved_alerts_say_what_the_listing_shows_now(make_config: Any) -> None:
+    details = {
+        "previous_stock": "in_stock",
+        "stock": "out_of_stock",
+        "current_price": "3290.00",
+        "current_stock": "in_stock",
+    }
+    text = telegram_alert(snapshot("stock_out", details, kind="resolved"), make_config()).text
+    assert "Цена сейчас: 3 290 ₽" in text.splitlines()
+    assert "Наличие сейчас: в наличии" in text.splitlines()
+
+
+def test_an_ean13_stored_as_a_gtin14_is_shown_with_13_digits(make_config: Any) -> None:
+    details = {
+        "signals": [
+            {"signal": "foreign_gtin", "detail": "EAN 04607123010051 не из каталога для TL-1005 (04607123110058)"}
+        ]
+    }
+    text = telegram_alert(snapshot("parallel_import", details), make_config()).text
+    assert "EAN 4607123010051 не из каталога для TL-1005 (4607123110058)" in text
+    assert "04607123010051" not in text
+    assert shown_gtins("10614141000415 и 00012345678905") == "10614141000415 и 0012345678905"

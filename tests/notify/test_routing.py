@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from crawler.items import Health, StockState
 from notify.routing import enqueue_event, enqueue_events
 from storage.engine import session_scope
-from storage.models import EventKind, Mute, OutboxStatus
+from storage.models import (
+    CrawlRun,
+    EventKind,
+    Listing,
+    MatchMethod,
+    Mute,
+    Observation,
+    Outbox,
+    OutboxStatus,
+    RunStatus,
+    Seller,
+)
 
 A, B = "1001", "1002"
 ROUTES = [
@@ -108,3 +122,47 @@ def test_many_events_at_once_are_queued_like_one_by_one(
     rows = outbox_rows(engine)
     assert len({r.dedup_key for r in rows}) == len(rows) == 122
     assert rows[0].payload["alert_id"] == pairs[0][0].id
+
+
+def test_a_resolved_event_carries_what_its_listing_shows_now(engine: Engine, make_config: Any, add_alert: Any) -> None:
+    day = dt.datetime(2026, 11, 23, 6, tzinfo=dt.UTC)
+    with session_scope(engine) as s:
+        alert, event = add_alert(s, kind=EventKind.RESOLVED)
+        seller = Seller(distributor_id=alert.distributor_id, code="techsnab", name="ТехСнаб")
+        s.add(seller)
+        s.flush()
+        listing = Listing(seller_id=seller.id, url="http://techsnab.test/tl-1001", match_method=MatchMethod.VENDOR_CODE)
+        s.add(listing)
+        s.flush()
+        for key, (hours, price, status) in {
+            "violating": (0, "10990.00", RunStatus.FINISHED),
+            "restored": (24, "12990.00", RunStatus.FINISHED),
+            "unfinished": (48, "9990.00", RunStatus.RUNNING),  # not counted: the run did not finish
+        }.items():
+            run = CrawlRun(
+                run_key=key,
+                distributor_id=alert.distributor_id,
+                started_at=day + dt.timedelta(hours=hours),
+                status=status,
+                health=Health.OK,
+            )
+            s.add(run)
+            s.flush()
+            s.add(
+                Observation(
+                    listing_id=listing.id,
+                    crawl_run_id=run.id,
+                    observed_at=day + dt.timedelta(hours=hours),
+                    price=Decimal(price),
+                    currency="RUB",
+                    stock=StockState.IN_STOCK,
+                )
+            )
+        alert.listing_id = listing.id
+        assert enqueue_events(s, make_config([{"name": "all", "telegram": [A]}]), [(alert, event)]) == 1
+    with session_scope(engine) as s:
+        (row,) = s.scalars(select(Outbox))
+        details = row.payload["details"]
+    assert details["price"] == "10990.00"  # the violation's, as the event recorded it
+    assert details["current_price"] == "12990.00"
+    assert (details["current_stock"], details["current_currency"]) == ("in_stock", "RUB")

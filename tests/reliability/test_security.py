@@ -190,7 +190,13 @@ def _xlsx_parts(content: bytes) -> str:
 
 
 def _attachments(run: Run) -> list[bytes]:
-    return [part.get_payload(decode=True) for m in run.emails for part in m.iter_attachments()]
+    """The workbooks the emails carry: attached as they are, or inside the bundle of the report and its evidence."""
+    books = []
+    for content in (part.get_payload(decode=True) for m in run.emails for part in m.iter_attachments()):
+        with zipfile.ZipFile(io.BytesIO(content)) as packed:
+            inner = [n for n in packed.namelist() if n.endswith("/violations.xlsx")]
+            books += [packed.read(n) for n in inner] if inner else [content]
+    return books
 
 
 def test_the_run_met_the_hostile_page_and_both_refusals(hostile_run: Run) -> None:

@@ -18,6 +18,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from crawler.i18n import Texts
+from crawler.stamp import CAPTURED_KEY, UNSTAMPED_SHA256_KEY, URL_KEY, stamp_lines
 from reports.evidence import Browser, browser_selector, capture_for_new_alerts, price_digits, prune_evidence
 from storage.engine import session_scope
 from storage.models import Alert, Evidence, Observation, SellerKind
@@ -39,10 +41,27 @@ MARKET_PAGE = """<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">
 <div><span>Продавец: ИП Серый</span> <span>9 800 ₽</span></div>
 <div><span>Продавец: Магазин Тепла</span> <span>11 000 ₽</span></div>
 </body></html>""".encode()
+# A long page whose buy panel (fixed at the bottom of the window, blue) repeats the price, as Bitrix shops do.
+PANEL_BLUE = (0, 90, 200)
+STICKY_PAGE = f"""<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><style>
+body {{ margin: 0; background: #fff; font: 16px sans-serif }}
+.panel {{ position: fixed; bottom: 0; left: 0; right: 0; height: 60px; background: rgb{PANEL_BLUE}; color: #fff }}
+header {{ position: sticky; top: 0; background: #eee; height: 40px }}
+</style></head><body>
+<header>Меню</header>
+<h1>Обогреватель Термолайн ОМ-1001</h1>
+<div class="product-price">8 500 ₽</div>
+<div style="height: 2600px">Описание</div>
+<div class="panel">Обогреватель <span class="product-price">8 500 ₽</span></div>
+</body></html>""".encode()
 
 
 class _Site(BaseHTTPRequestHandler):
-    pages: ClassVar[dict[str, bytes]] = {"/product/tl-1001": SHOP_PAGE, "/item/1": MARKET_PAGE}
+    pages: ClassVar[dict[str, bytes]] = {
+        "/product/tl-1001": SHOP_PAGE,
+        "/item/1": MARKET_PAGE,
+        "/product/sticky": STICKY_PAGE,
+    }
 
     def do_GET(self) -> None:
         body = self.pages.get(self.path.split("?")[0])
@@ -147,7 +166,8 @@ def test_capture_keeps_html_and_an_outlined_screenshot_per_page(
             assert (root / shot.path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         shop_html = gzip.decompress((root / records[rows[alerts["dumping"]].evidence_html_id].path).read_bytes())
         assert shop_html == SHOP_PAGE
-        shop_png = (root / records[rows[alerts["dumping"]].evidence_screenshot_id].path).read_bytes()
+        shop_record = records[rows[alerts["dumping"]].evidence_screenshot_id]
+        shop_png = (root / shop_record.path).read_bytes()
         # Pages that cannot be fetched get nothing, and nobody crashes; stock alerts never get evidence.
         for key in ("gone", "down", "stock"):
             assert rows[alerts[key]].evidence_html_id is None
@@ -166,6 +186,7 @@ def test_capture_keeps_html_and_an_outlined_screenshot_per_page(
         )
     assert outlined is None
     assert _red_pixels(plain) == 0
+    _assert_stamped(shop_png, plain, f"{site}/product/tl-1001", shop_record.captured_at)
 
     # A second run finds nothing new to capture for the alerts that have evidence.
     again = capture_for_new_alerts(blank_scenario.engine, blank_scenario.config)
@@ -205,7 +226,13 @@ def test_pages_rendered_during_the_crawl_keep_that_visit(blank_scenario: Any, tm
         shot = session.get_one(Evidence, alert.evidence_screenshot_id)
         html = session.get_one(Evidence, alert.evidence_html_id)
         assert shot.captured_at == html.captured_at == visit
-        assert (root / shot.path).read_bytes() == _png()
+        stored = (root / shot.path).read_bytes()
+        if saved_as == "records":  # the store's record stands as it is
+            assert stored == _png()
+        else:  # a bare file is stored stamped, once
+            with Image.open(io.BytesIO(stored)) as image:
+                assert image.info[UNSTAMPED_SHA256_KEY] == hashlib.sha256(_png()).hexdigest()
+                assert image.info[CAPTURED_KEY] == visit.isoformat(timespec="seconds")
         assert gzip.decompress((root / html.path).read_bytes()) == MARKET_PAGE
         assert session.scalar(select(func.count(Evidence.id))) == 2  # nothing captured twice
 
@@ -230,6 +257,52 @@ def test_price_digits_match_any_way_a_page_writes_the_price() -> None:
     assert price_digits(Decimal("12990.00")) == ["12990", "1299000"]
     assert price_digits(Decimal("4990.50")) == ["4990", "499050"]
     assert price_digits(None) == []
+
+
+def _assert_stamped(stamped: bytes, capture: bytes, url: str, captured_at: dt.datetime) -> None:
+    """`stamped` is `capture` under a band of text, carrying the capture's hash, the URL and the time."""
+    with Image.open(io.BytesIO(stamped)) as image, Image.open(io.BytesIO(capture)) as shot:
+        assert image.info[URL_KEY] == url
+        assert image.info[CAPTURED_KEY] == captured_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        assert len(image.info[UNSTAMPED_SHA256_KEY]) == 64
+        band = image.height - shot.height
+        assert image.width == shot.width
+        assert 40 < band < 120
+        top = image.convert("L").crop((0, 0, image.width, band - 1))
+        assert top.getextrema()[0] < 60  # dark text on the light band
+
+
+def test_the_stamp_names_the_url_the_local_and_utc_time_and_the_capture_hash() -> None:
+    moment = dt.datetime(2026, 12, 3, 4, 5, 13, tzinfo=dt.UTC)
+    from zoneinfo import ZoneInfo
+
+    msk = ZoneInfo("Europe/Moscow")
+    lines = stamp_lines("http://shop/p/1", moment, "ab" * 32, msk, Texts("ru", msk))
+    assert lines == [
+        "URL: http://shop/p/1",
+        "Снято: 03.12.2026 07:05:13 MSK · 2026-12-03 04:05:13 UTC",
+        f"SHA-256 снимка до штампа: {'ab' * 32}",
+    ]
+
+
+@pytest.mark.usefixtures("chromium")
+def test_a_fixed_buy_panel_shows_once_at_the_end_and_its_price_is_not_outlined(site: str, blank_scenario: Any) -> None:
+    with Browser() as browser:
+        png, outlined = browser.screenshot(
+            f"{site}/product/sticky", blank_scenario.config.distributor("techsnab"), [Decimal("8500")]
+        )
+    assert outlined == "8 500 ₽"  # one element: the panel's copy is left alone
+    with Image.open(io.BytesIO(png)) as image:
+        rgb = image.convert("RGB")
+        blue_rows = [y for y in range(rgb.height) if rgb.getpixel((rgb.width // 2, y)) == PANEL_BLUE]
+        red_rows = [y for y in range(rgb.height) for x in (2, 3, 4, 5, 6) if rgb.getpixel((x, y)) == (255, 0, 0)]
+        height = rgb.height
+    assert height > 2600
+    # The panel is in the page's flow at its end, not pasted over the page where the window ended.
+    assert blue_rows
+    assert min(blue_rows) > height - 120
+    assert red_rows
+    assert max(red_rows) < 300  # the outline is round the price under the title only
 
 
 def _png() -> bytes:

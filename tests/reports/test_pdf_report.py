@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,43 +14,27 @@ from reports.data import collect_report
 from reports.labels import texts_for
 from reports.output import write_report
 from reports.pdf import render_html
-from tests.support.services import require
+from tests.support.pdf import figure_above, need_poppler, pdf_text
 
 PERIOD = {"date_from": "2026-03-01", "date_to": "2026-03-10"}
 
 
 @pytest.fixture
 def poppler() -> None:
-    require(shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None, "poppler-utils")
-
-
-def _text(pdf: Path, *options: str) -> str:
-    return subprocess.run(["pdftotext", *options, str(pdf), "-"], check=True, capture_output=True, text=True).stdout
-
-
-def _headline(layout: str, label: str) -> str:
-    """The figure printed above `label` in the headline boxes (pdftotext -layout keeps the columns)."""
-    lines = layout.splitlines()
-    for i, line in enumerate(lines):
-        column = line.find(label)
-        if column < 0:
-            continue
-        above = next(lines[j] for j in range(i - 1, -1, -1) if lines[j].strip())
-        return re.split(r"\s{2,}", above[column:].strip())[0]
-    raise AssertionError(f"no headline {label!r}")
+    need_poppler()
 
 
 @pytest.mark.usefixtures("poppler")
 def test_headline_figures_of_one_distributor_in_russian(sqlite_scenario: Any, tmp_path: Path) -> None:
     out = tmp_path / "techsnab.pdf"
     write_report(out, "pdf", sqlite_scenario.engine, sqlite_scenario.config, distributor="techsnab", **PERIOD)
-    text = _text(out)
+    text = pdf_text(out)
     assert "Нарушения РРЦ" in text
     assert "Дистрибьютор: ТехСнаб (techsnab)" in text
     assert "Период: 01.03.2026 — 10.03.2026" in text
-    layout = _text(out, "-layout")
+    layout = pdf_text(out, "-layout")
     figures = {
-        label: _headline(layout, label)
+        label: figure_above(layout, label)
         for label in (
             "SKU под наблюдением",
             "SKU с нарушениями",
@@ -83,11 +65,11 @@ def test_headline_figures_of_one_distributor_in_russian(sqlite_scenario: Any, tm
 def test_all_distributors_get_their_own_section(sqlite_scenario: Any, tmp_path: Path) -> None:
     out = tmp_path / "all.pdf"
     write_report(out, "pdf", sqlite_scenario.engine, sqlite_scenario.config, **PERIOD)
-    text = _text(out)
+    text = pdf_text(out)
     assert "Все дистрибьюторы" in text
     assert "Дистрибьютор: ТехСнаб (techsnab)" in text
     assert "Дистрибьютор: МаркетПлюс (market)" in text
-    assert text.count("\f") >= 3  # overview, then each section starts on a new page
+    assert text.count("\f") >= 3  # the cover, the overview and sections, the annex
 
 
 @pytest.mark.usefixtures("poppler")
@@ -104,7 +86,7 @@ def test_first_page_is_not_blank(sqlite_scenario: Any, tmp_path: Path) -> None:
     assert dark > 500  # text, figures and a chart, not a white page
 
 
-def test_evidence_is_linked_and_thumbnailed_never_rendered(sqlite_scenario: Any, tmp_path: Path) -> None:
+def test_evidence_is_linked_and_shown_in_the_annex_never_rendered(sqlite_scenario: Any, tmp_path: Path) -> None:
     config = sqlite_scenario.config
     data = collect_report(sqlite_scenario.engine, config, distributor="market", **PERIOD)
     html = render_html(data, texts_for(config), tmp_path)
@@ -114,8 +96,11 @@ def test_evidence_is_linked_and_thumbnailed_never_rendered(sqlite_scenario: Any,
     assert shot is not None
     assert f'href="evidence/2026-03-04/{shot.sha256}.png"' in html
     assert shot.sha256 in html
-    # Two charts (TL-1002, TL-1001) and one screenshot thumbnail, all inlined.
-    assert html.count('src="data:image/png;base64,') == 3
+    # Two charts (TL-1002, TL-1001) as SVG, and the screenshot in the annex (two tiles of a tall page), inlined.
+    assert html.count('src="data:image/svg+xml;base64,') == 2
+    assert html.count('src="data:image/png;base64,') == 2
+    assert 'href="#annex-A1"' in html
+    assert 'id="annex-A1"' in html
 
 
 def test_long_reports_say_what_they_leave_to_the_xlsx(
@@ -128,7 +113,7 @@ def test_long_reports_say_what_they_leave_to_the_xlsx(
     html = render_html(data, texts_for(config), tmp_path)
     assert "В таблице 1 самых глубоких нарушений из 2" in html
     assert "Графики показаны для 1 SKU с наибольшим отклонением из 2" in html
-    assert html.count('src="data:image/png;base64,') == 1
+    assert html.count('src="data:image/svg+xml;base64,') == 1
     # The deepest violation is the one kept.
     assert "TL-1003" in html
     assert "http://127.0.0.1:8701/product/tl-1001" not in html

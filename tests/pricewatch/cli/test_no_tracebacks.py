@@ -199,6 +199,9 @@ READ_COMMANDS = {
     "evidence prune": ("evidence", "prune", "--config", str(PILOT_YAML)),
     "rules run": ("rules", "run", "--config", str(PILOT_YAML)),
     "notify flush": ("notify", "flush", "--config", str(PILOT_YAML)),
+    "cases list": ("cases", "list", "--config", str(PILOT_YAML)),
+    "cases notify": ("cases", "notify", "--dry-run", "--config", str(PILOT_YAML)),
+    "contacts list": ("contacts", "list"),
     "catalog import": ("catalog", "import", str(SAMPLE)),
     "plan import": ("plan", "import", str(SAMPLE.with_name("sales_plan_ru.csv")), "--config", str(PILOT_YAML)),
 }
