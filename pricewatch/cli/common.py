@@ -74,6 +74,20 @@ def get_config(path: str) -> Config:
     return load_config(path)
 
 
+def table_zone(fmt: str, config_path: str) -> ZoneInfo | None:
+    """The config's time zone for tables; None for JSON, which stays UTC and needs no config."""
+    return None if fmt == "json" else get_config(config_path).tz
+
+
+def local_when(value: dt.datetime | dt.date | None, tz: ZoneInfo | None) -> str | None:
+    """A time as ISO UTC for scripts (no `tz`), in local minutes for people; a date as ISO either way."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value.isoformat() if tz is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 def plain(value: Any) -> Any:
     """A value as JSON holds it: decimals as exact strings, dates and times as ISO; anything else as it is."""
     if isinstance(value, Decimal):
@@ -87,7 +101,7 @@ def to_json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=plain)
 
 
-def table_texts() -> Texts | None:
+def table_texts() -> Texts:
     """The words and number formats tables are shown in: the language of the running command's config (its
     --config, else PRICEWATCH_CONFIG or pilot.yaml), Russian when there is none. A config the command does not
     need and cannot read does not stop it: its own checks report the config where it matters."""
@@ -118,15 +132,21 @@ def emit(
     if fmt == "json":
         click.echo(to_json([{k: plain(v) for k, v in row.items()} for row in rows]), err=err)
         return
-    texts = table_texts()
-    if isinstance(title, tuple):
-        title = title[0] if texts is not None and texts.language == "ru" else title[1]
     cols = list(columns) if columns is not None else [(k, k) for k in (rows[0].keys() if rows else [])]
+    table = _table(rows, cols, title, table_texts())
+    stream = sys.stderr if err else sys.stdout
+    Console(file=stream, width=200 if not stream.isatty() else None).print(table)
+
+
+def _table(
+    rows: Sequence[Mapping[str, Any]], cols: list[tuple[str, str]], title: str | tuple[str, str] | None, texts: Texts
+) -> Table:
+    if isinstance(title, tuple):
+        title = title[0] if texts.language == "ru" else title[1]
     table = Table(title=title, show_lines=False)
     for key, english in cols:
         table.add_column(headers.header(texts, key, english))
     for row in rows:
-        shown = (headers.cell(texts, key, row.get(key)) for key, _ in cols)
+        shown = [headers.cell(texts, key, row.get(key)) for key, _ in cols]
         table.add_row(*("" if value is None else str(plain(value)) for value in shown))
-    stream = sys.stderr if err else sys.stdout
-    Console(file=stream, width=200 if not stream.isatty() else None).print(table)
+    return table

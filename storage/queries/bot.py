@@ -48,14 +48,20 @@ def last_runs(session: Session) -> list[tuple[Distributor, CrawlRun | None]]:
 
 
 def open_alerts(
-    session: Session, rules: Collection[str], distributor_code: str | None = None, limit: int = 50
+    session: Session,
+    rules: Collection[str],
+    distributor_code: str | None = None,
+    limit: int = 50,
+    distributor_codes: Collection[str] | None = None,
 ) -> tuple[list[Alert], int]:
-    """Open alerts of these rules (of one distributor), most severe and newest first, and how many there are."""
+    """Open alerts of these rules (of one distributor, or of `distributor_codes`), most severe and newest first, and
+    how many there are."""
     where = [Alert.status == AlertStatus.OPEN, Alert.rule.in_(list(rules))]
     query = select(Alert)
-    if distributor_code is not None:
+    codes = [distributor_code] if distributor_code is not None else distributor_codes
+    if codes is not None:
         query = query.join(Distributor, Distributor.id == Alert.distributor_id)
-        where.append(Distributor.code == distributor_code)
+        where.append(Distributor.code.in_(list(codes)))
     total = session.scalar(query.with_only_columns(func.count(Alert.id)).where(*where)) or 0
     severity_rank = case({"critical": 0, "warning": 1, "info": 2}, value=Alert.severity, else_=3)
     alerts = session.scalars(query.where(*where).order_by(severity_rank, Alert.opened_at.desc()).limit(limit))

@@ -19,6 +19,7 @@ import psutil
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawler import clock
 from crawler.items import Health
 from storage.models import CrawlRun, Distributor, Observation, RunStatus, utcnow
 
@@ -79,7 +80,7 @@ def _process_alive(pid: int, started_at: dt.datetime) -> bool:
         created = dt.datetime.fromtimestamp(process.create_time(), dt.UTC)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    return created <= started_at + _PID_REUSE_SLACK
+    return created <= clock.machine_time(started_at) + _PID_REUSE_SLACK
 
 
 def mark_stale_runs_failed(

@@ -242,6 +242,34 @@ def period_observations(
     return cast(Sequence[ObservationPoint], session.execute(query).tuples().all())
 
 
+def first_available(
+    session: Session, pairs: Collection[tuple[int, int]], before: dt.datetime
+) -> dict[tuple[int, int], dt.datetime]:
+    """When each (distributor id, product id) pair among `pairs` was first read in stock or low stock before
+    `before` (pairs never read so are left out): a stock-out is a product running out after it was there."""
+    wanted = set(pairs)
+    found: dict[tuple[int, int], dt.datetime] = {}
+    for chunk in _chunks({p for _, p in wanted}):
+        query = (
+            select(Seller.distributor_id, Listing.product_id, func.min(Observation.observed_at))
+            .select_from(Observation)
+            .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
+            .join(Listing, Listing.id == Observation.listing_id)
+            .join(Seller, Seller.id == Listing.seller_id)
+            .where(
+                Listing.product_id.in_(chunk),
+                Observation.stock.in_((StockState.IN_STOCK, StockState.LOW_STOCK)),
+                Observation.observed_at < before,
+                CrawlRun.status == RunStatus.FINISHED,
+            )
+            .group_by(Seller.distributor_id, Listing.product_id)
+        )
+        for distributor_id, product_id, first in session.execute(query):
+            if (distributor_id, product_id) in wanted:
+                found[(distributor_id, product_id)] = first
+    return found
+
+
 def rrp_history(session: Session, product_ids: Collection[int]) -> dict[int, list[tuple[dt.date, Decimal]]]:
     """Each product's RRP by price-list version: (valid_from, rrp), oldest first; later imports win a tie."""
     out: dict[int, list[tuple[dt.date, Decimal]]] = defaultdict(list)
@@ -269,6 +297,15 @@ def monthly_plans(
         SalesPlan.month <= last_month,
     )
     return {(d, p, m): q for d, p, m, q in session.execute(query)}
+
+
+def catalog_brand(session: Session) -> str | None:
+    """The brand most of the catalog's products carry (a report's cover names it); None without one."""
+    count = func.count(Product.id)
+    row = session.execute(
+        select(Product.brand, count).where(Product.brand.is_not(None)).group_by(Product.brand).order_by(count.desc())
+    ).first()
+    return row[0] if row else None
 
 
 def products(session: Session, product_ids: Collection[int]) -> dict[int, ProductRow]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any, get_args
 from zoneinfo import ZoneInfo
 
@@ -10,7 +9,7 @@ import click
 
 from crawler.config import RuleName
 from crawler.errors import UserError
-from pricewatch.cli.common import config_option, db_option, emit, format_option, get_config, to_json
+from pricewatch.cli.common import config_option, db_option, emit, format_option, local_when, table_zone, to_json
 
 if TYPE_CHECKING:
     from storage.queries.alerts import AlertView
@@ -35,13 +34,6 @@ def cli() -> None:
     """Alerts the rules opened: list them, show one with its events."""
 
 
-def _when(value: dt.datetime | None, tz: ZoneInfo | None) -> str | None:
-    """ISO UTC for scripts (no tz); local minutes for people."""
-    if value is None:
-        return None
-    return value.isoformat() if tz is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
 def _row(view: AlertView, tz: ZoneInfo | None) -> dict[str, Any]:
     a = view.alert
     return {
@@ -52,18 +44,13 @@ def _row(view: AlertView, tz: ZoneInfo | None) -> dict[str, Any]:
         "status": a.status.value,
         "distributor_code": view.distributor_code,
         "subject": a.subject,
-        "opened_at": _when(a.opened_at, tz),
-        "last_seen_at": _when(a.last_seen_at, tz),
-        "resolved_at": _when(a.resolved_at, tz),
+        "opened_at": local_when(a.opened_at, tz),
+        "last_seen_at": local_when(a.last_seen_at, tz),
+        "resolved_at": local_when(a.resolved_at, tz),
         "seen_count": a.seen_count,
         "feedback": a.feedback,
         "details": a.details,
     }
-
-
-def _tz(fmt: str, config_path: str) -> ZoneInfo | None:
-    # Tables show the config's time zone; JSON stays UTC and needs no config.
-    return None if fmt == "json" else get_config(config_path).tz
 
 
 @cli.command("list")
@@ -90,7 +77,7 @@ def list_(
     from storage.queries.alerts import list_alerts
     from storage.queries.reports import require_distributor
 
-    tz = _tz(fmt, config_path)
+    tz = table_zone(fmt, config_path)
     engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
@@ -113,7 +100,7 @@ def show(*, alert_id: int, config_path: str, db_url: str, fmt: str) -> None:
     from storage.engine import make_engine, session_scope
     from storage.queries.alerts import get_alert
 
-    tz = _tz(fmt, config_path)
+    tz = table_zone(fmt, config_path)
     engine = make_engine(db_url, create=False)
     try:
         with session_scope(engine) as session:
@@ -125,7 +112,7 @@ def show(*, alert_id: int, config_path: str, db_url: str, fmt: str) -> None:
                 {
                     "id": e.id,
                     "kind": e.kind.value,
-                    "at": _when(e.at, tz),
+                    "at": local_when(e.at, tz),
                     "rules_run_id": e.rules_run_id,
                     "severity": e.payload.get("severity"),
                     "subject": e.payload.get("subject"),
