@@ -36,8 +36,8 @@ STATE = {
     "not_in_stock": {"ru": "нет в наличии", "en": "not in stock"},
 }
 PLAN = {
-    "ru": " (план {quantity} шт. в месяц, упущено {lost} ₽)",
-    "en": " (plan {quantity} pcs a month, {lost} RUB lost)",
+    "ru": " (план {quantity} шт. в месяц, упущено {lost})",
+    "en": " (plan {quantity} pcs a month, {lost} lost)",
 }
 
 
@@ -149,7 +149,7 @@ def _finding(
     quantity = plans.get((run.distributor_id, product.id, days[-1].replace(day=1)))
     lost_units, lost = planned_loss(plans, run.distributor_id, product.id, days, rrp)
     state = "not_in_stock" if gap.offers else "never_listed"
-    plan = "" if quantity is None else say(ctx, PLAN, quantity=quantity, lost=shown_money(lost))
+    plan = "" if quantity is None else say(ctx, PLAN, quantity=quantity, lost=shown_money(ctx, lost))
     return Finding(
         rule=NAME,
         fingerprint=_fingerprint(run.distributor_id, product.id),

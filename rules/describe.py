@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from crawler.i18n import Texts
 from rules.base import RuleContext
 from storage.queries.rules import OfferState
 
@@ -24,9 +25,14 @@ def change_pct(value: Decimal, base: Decimal) -> Decimal:
     return ((value - base) * 100 / base).quantize(CENT, ROUND_HALF_UP)
 
 
-def shown_money(value: Decimal | None) -> str:
-    """Money for a subject line: thousands spaced, two places ("12 990.00")."""
-    return "—" if value is None else f"{value.quantize(CENT, ROUND_HALF_UP):,.2f}".replace(",", " ")
+def shown_money(ctx: RuleContext, value: Decimal | None, currency: str | None = "RUB") -> str:
+    """Money for a subject line as the messages show it («12 090 ₽», "12,090 RUB")."""
+    return Texts(ctx.config.notify.language, ctx.tz).money(value, currency)
+
+
+def shown_pct(ctx: RuleContext, value: Decimal | None) -> str:
+    """A signed percentage for a subject line as the messages show it («−6,93 %», "-6.93%")."""
+    return Texts(ctx.config.notify.language, ctx.tz).pct(value)
 
 
 def local_date(ctx: RuleContext, at: dt.datetime) -> dt.date:

@@ -6,14 +6,14 @@ from decimal import Decimal
 
 from crawler.config import Config
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult, listing_fingerprint
-from rules.describe import change_pct, local_date, offer_details, shown_money, subject, two_places
+from rules.describe import change_pct, local_date, offer_details, shown_money, shown_pct, subject, two_places
 from storage.queries.rules import OfferState, Spell, dumping_spells
 
 NAME = "dumping"
 RRP_CURRENCY = "RUB"  # the price list's currency; offers in another currency are not compared
 SUBJECT = {
-    "ru": "Демпинг: {vendor_code} {product} — {seller}: {price} при РРЦ {rrp} ({deviation}%)",
-    "en": "Dumping: {vendor_code} {product} — {seller}: {price} vs RRP {rrp} ({deviation}%)",
+    "ru": "Демпинг: {vendor_code} {product} — {seller}: {price} при РРЦ {rrp} ({deviation})",
+    "en": "Dumping: {vendor_code} {product} — {seller}: {price} vs RRP {rrp} ({deviation})",
 }
 
 
@@ -67,9 +67,9 @@ def evaluate(ctx: RuleContext) -> RuleResult:
                     vendor_code=offer.vendor_code,
                     product=offer.product_name,
                     seller=offer.seller_name,
-                    price=shown_money(price),
-                    rrp=shown_money(rrp),
-                    deviation=deviation,
+                    price=shown_money(ctx, price),
+                    rrp=shown_money(ctx, rrp),
+                    deviation=shown_pct(ctx, deviation),
                 ),
                 details=details,
                 listing_id=offer.listing_id,

@@ -62,8 +62,8 @@ def _signals(
         add(
             "below_dealer_price",
             BELOW_DEALER,
-            price=shown_money(offer.firm_price),
-            dealer=shown_money(offer.dealer_price),
+            price=shown_money(ctx, offer.firm_price),
+            dealer=shown_money(ctx, offer.dealer_price),
         )
     return found
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from crawler.config import Config
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult, listing_fingerprint
-from rules.describe import change_pct, offer_details, shown_money, subject, two_places
+from rules.describe import change_pct, offer_details, shown_money, shown_pct, subject, two_places
 
 NAME = "price_move"
 SUBJECT = {
-    "ru": "Цена изменилась: {vendor_code} {product} — {seller}: {previous} → {price} ({change}%)",
-    "en": "Price moved: {vendor_code} {product} — {seller}: {previous} → {price} ({change}%)",
+    "ru": "Цена изменилась: {vendor_code} {product} — {seller}: {previous} → {price} ({change})",
+    "en": "Price moved: {vendor_code} {product} — {seller}: {previous} → {price} ({change})",
 }
 
 
@@ -36,9 +36,9 @@ def evaluate(ctx: RuleContext) -> RuleResult:
                     vendor_code=offer.vendor_code,
                     product=offer.product_name,
                     seller=offer.seller_name,
-                    previous=shown_money(previous),
-                    price=shown_money(price),
-                    change=f"{change:+}",
+                    previous=shown_money(ctx, previous),
+                    price=shown_money(ctx, price),
+                    change=shown_pct(ctx, change),
                 ),
                 details=offer_details(ctx, offer)
                 | {"previous_price": two_places(previous), "price": two_places(price), "change_pct": str(change)},

@@ -37,7 +37,7 @@ def test_a_sku_never_listed_opens_a_gap_with_the_planned_quantity_and_lost_sales
     assert gap.severity == "info"
     assert gap.subject == (
         "Нет в ассортименте: TL-1001 Термолайн TL-1001 — Магазин, не представлен "
-        "(план 31 шт. в месяц, упущено 10 000.00 ₽)"
+        "(план 31 шт. в месяц, упущено 10 000 ₽)"
     )
     details = gap.details
     assert (details["gap"], details["planned_quantity"], details["gap_days"]) == ("never_listed", 31, 1)

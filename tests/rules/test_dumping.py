@@ -41,7 +41,8 @@ def test_price_below_the_tolerance_opens_a_warning_with_its_numbers(make_world: 
         "promo": None,
     }
     assert dt.datetime.fromisoformat(alert.details["observed_at"]) == day(1)
-    assert alert.subject.startswith("Демпинг: TL-1001")
+    # Money and percentages as the messages write them (crawler.i18n), not as decimal strings.
+    assert alert.subject == "Демпинг: TL-1001 Термолайн TL-1001 — Магазин: 9 400 ₽ при РРЦ 10 000 ₽ (−6 %)"
 
 
 def test_deviation_at_the_critical_depth_is_critical(make_world: MakeWorld) -> None:

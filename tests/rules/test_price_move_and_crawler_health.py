@@ -19,6 +19,7 @@ def test_price_move_over_the_threshold_since_the_previous_run(make_world: MakeWo
     details = moves["shop/TL-1001"].details
     assert (details["previous_price"], details["price"], details["change_pct"]) == ("10000.00", "12500.00", "25.00")
     assert moves["shop/TL-1001"].severity == "info"
+    assert moves["shop/TL-1001"].subject.endswith("— Магазин: 10 000 ₽ → 12 500 ₽ (+25 %)")
 
     world.crawl("shop", day(3), [Seen("TL-1001", price="12500"), Seen("TL-1002", price="2400")])
     evaluate(world)
