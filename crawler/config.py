@@ -13,9 +13,11 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import jmespath
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 from cssselect import SelectorError
+from jmespath.exceptions import JMESPathError
 from lxml import etree
 from parsel import css2xpath
 from pydantic import (
@@ -119,6 +121,23 @@ def _selector(query: str) -> str:
     return query
 
 
+def _jmespath(query: str) -> str:
+    """A JMESPath that compiles (as Scrapy's `.jmespath()` compiles it), so a typo fails here, not on every page."""
+    try:
+        jmespath.compile(query)
+    except JMESPathError as exc:
+        raise ValueError(f"invalid JMESPath {query!r}: {str(exc).splitlines()[0]}") from None
+    return query
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    return value
+
+
 def _email_address(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError(f"not an email address: {value!r}")
@@ -134,6 +153,10 @@ def _telegram_chat(value: str) -> str:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 EmailAddress = Annotated[str, AfterValidator(_email_address)]
 TelegramChat = Annotated[str, AfterValidator(_telegram_chat)]
+JmesPath = Annotated[str, AfterValidator(_jmespath)]
+Regex = Annotated[str, AfterValidator(_regex)]
+TaxId = Annotated[str, Field(pattern=r"^\d{10}(\d{2})?$", description="ИНН: 10 digits (a company), 12 (a person)")]
+PriceBasis = Literal["seller", "shown", "card"]
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Severity = Literal["info", "warning", "critical"]
 RuleName = Literal[
@@ -145,6 +168,8 @@ RuleName = Literal[
     "price_move",
     "crawler_health",
     "assortment_gap",
+    "platform_discount",
+    "unlisted_storefront",
 ]
 
 
@@ -231,7 +256,96 @@ class Contact(Strict):
         return self
 
 
+class Region(Strict):
+    """A delivery region of a marketplace: each product page is read once per region."""
+
+    code: Code
+    name: str
+    query: dict[str, str] = Field({}, description="query parameters that choose the region (added to the URL)")
+    cookies: dict[str, str] = Field({}, description="cookies that choose the region (the URL gets #region=code)")
+
+    @model_validator(mode="after")
+    def _chooses(self) -> Region:
+        if not (self.query or self.cookies):
+            raise ValueError("a region needs `query` parameters or `cookies` that choose it")
+        return self
+
+
+class JsonFields(Strict):
+    """A JMESPath per field, relative to one offer of the JSON document."""
+
+    seller_id: JmesPath | None = None
+    seller: JmesPath | None = None
+    name: JmesPath | None = None
+    vendor_code: JmesPath | None = None
+    ean: JmesPath | None = None
+    price: JmesPath | None = Field(None, description="the shown price: what the buyer pays without a card")
+    seller_price: JmesPath | None = Field(None, description="the seller's own price, before the platform's discount")
+    old_price: JmesPath | None = None
+    card_price: JmesPath | None = Field(None, description="a card, bank or wallet price, where shown")
+    quantity: JmesPath | None = None
+    stock: JmesPath | None = Field(None, description="an availability text, read as the pages' texts are")
+    currency: JmesPath | None = None
+
+
+class JsonSource(Strict):
+    """Offers read from the JSON a marketplace's page fetches: captured while rendering, or asked for directly."""
+
+    mode: Literal["capture", "direct"] = "capture"
+    url: str = Field(
+        description="capture: a regex the fetched JSON's URL matches; direct: a template with {base} and {id}"
+    )
+    product_id: Regex | None = Field(None, description="direct: a regex on the product page URL; group 1 is {id}")
+    offers: JmesPath | None = Field(None, description="the list of offers in the document; none: one offer")
+    fields: JsonFields
+    price_unit: Literal["rub", "kopeck"] = "rub"
+    fallback_render: bool = Field(True, description="read the rendered page when the JSON gives no offer")
+
+    @model_validator(mode="after")
+    def _addressable(self) -> JsonSource:
+        if self.fields.price is None and self.fields.seller_price is None:
+            raise ValueError("json.fields needs `price` or `seller_price`")
+        if self.mode == "capture":
+            _regex(self.url)
+        elif self.product_id is None:
+            raise ValueError("json mode `direct` needs `product_id`: a regex whose group 1 is the product's id")
+        elif "{id}" not in self.url:
+            raise ValueError("json mode `direct`: `url` must contain {id}")
+        elif re.compile(self.product_id).groups < 1:
+            raise ValueError("json.product_id: the regex needs a group (its group 1 is {id})")
+        return self
+
+
+class LegalFields(Strict):
+    """Where the seller's legal details are: JMESPath (`json`) or selectors (`html`)."""
+
+    tax_id: str
+    ogrn: str | None = None
+    legal_name: str | None = None
+    address: str | None = None
+
+
+class LegalInfo(Strict):
+    """Where a marketplace publishes a seller's legal details (legal name, ИНН, ОГРН/ОГРНИП, address)."""
+
+    url: str = Field(description="a template with {base} (scheme://host) and {seller_id}")
+    format: Literal["json", "html"] = "json"
+    fields: LegalFields
+
+    @model_validator(mode="after")
+    def _compiles(self) -> LegalInfo:
+        if "{seller_id}" not in self.url:
+            raise ValueError("legal_info.url must contain {seller_id}")
+        check = _jmespath if self.format == "json" else _selector
+        for value in self.fields.model_dump().values():
+            if value is not None:
+                check(value)
+        return self
+
+
 class Distributor(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     code: Code
     name: str
     kind: Literal["distributor", "reseller", "marketplace"] = "distributor"
@@ -258,6 +372,10 @@ class Distributor(Strict):
     assortment: list[str] = Field(
         [], description="catalog vendor codes the distributor must offer in stock (an assortment gap otherwise)"
     )
+    regions: list[Region] = []
+    json_source: JsonSource | None = Field(None, alias="json")
+    legal_info: LegalInfo | None = None
+    price_basis: PriceBasis | None = Field(None, description="overrides rules.dumping.price_basis here")
 
     @model_validator(mode="after")
     def _entry_points(self) -> Distributor:
@@ -267,17 +385,38 @@ class Distributor(Strict):
             raise ValueError("needs `start_urls` or `sitemap_urls`")
         if self.extraction == "selectors" and self.selectors.price is None:
             raise ValueError("extraction `selectors` needs at least `selectors.price`")
+        if (self.regions or self.json_source or self.legal_info) and self.spider != "marketplace":
+            raise ValueError("`regions`, `json` and `legal_info` are for the `marketplace` spider")
+        if len({r.code for r in self.regions}) != len(self.regions):
+            raise ValueError("regions: a region code appears twice")
         return self
 
 
 class AuthorizedSeller(Strict):
-    """A seller allowed to sell the brand on a marketplace."""
+    """A seller allowed to sell the brand on a marketplace: a storefront (`seller_id`), or every storefront of a
+    legal entity (`tax_id` alone)."""
 
     marketplace: Code
-    seller_id: str
+    seller_id: str | None = None
     name: str
     legal_name: str | None = None
-    tax_id: str | None = Field(None, pattern=r"^\d{10}(\d{2})?$")
+    tax_id: TaxId | None = None
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> AuthorizedSeller:
+        if self.seller_id is None and self.tax_id is None:
+            raise ValueError("an authorised seller needs a `seller_id` (a storefront) or a `tax_id` (ИНН)")
+        return self
+
+
+class LegalEntityConfig(Strict):
+    """A legal entity the brand knows: authorised (a contract) or not, and the distributor it buys from."""
+
+    tax_id: TaxId
+    name: str
+    ogrn: str | None = Field(None, pattern=r"^\d{13}(\d{2})?$", description="ОГРН (13 digits) or ОГРНИП (15)")
+    distributor: Code | None = Field(None, description="the distributor it buys the brand's goods from")
+    authorized: bool = True
 
 
 class MatchingVocabulary(Strict):
@@ -357,6 +496,9 @@ class Promo(Strict):
 
 class DumpingRule(Strict):
     enabled: bool = True
+    price_basis: PriceBasis = Field(
+        "seller", description="the price judged: the seller's own, the shown one, or the card price"
+    )
     tolerance_pct: Decimal = Field(Decimal(5), ge=0, le=100)
     critical_below_pct: Decimal = Field(Decimal(15), ge=0, le=100, description="deviation for critical")
     by_category: dict[str, Decimal] = {}
@@ -373,6 +515,9 @@ class StockOutRule(Strict):
 
 class ParallelImportRule(Strict):
     enabled: bool = True
+    unlisted_storefront: bool = Field(
+        True, description="report a storefront, not on the list, of an authorised legal entity"
+    )
     markers: list[str] = [
         "из-за рубежа",
         "доставка из-за границы",
@@ -405,6 +550,12 @@ class SuspectPriceRule(Strict):
     above_rrp_times: Decimal = Field(Decimal(10), ge=1, description="suspect above RRP × this")
 
 
+class PlatformDiscountRule(Strict):
+    """A shown price below the threshold only because of the platform's own discount: an info finding."""
+
+    enabled: bool = True
+
+
 class AssortmentGapRule(Strict):
     enabled: bool = True
     from_sales_plan: bool = Field(
@@ -421,6 +572,7 @@ class Rules(Strict):
     crawl_health: CrawlHealthRule = CrawlHealthRule()
     suspect_price: SuspectPriceRule = SuspectPriceRule()
     assortment_gap: AssortmentGapRule = AssortmentGapRule()
+    platform_discount: PlatformDiscountRule = PlatformDiscountRule()
 
 
 class RouteMatch(Strict):
@@ -653,6 +805,7 @@ class Config(Strict):
     timezone: str = DEFAULT_TIMEZONE
     distributors: list[Distributor]
     sellers: list[AuthorizedSeller] = []
+    legal_entities: list[LegalEntityConfig] = []
     matching: Matching = Matching()
     rules: Rules = Rules()
     routes: list[Route] = []
@@ -685,6 +838,27 @@ class Config(Strict):
             if s.marketplace not in marketplaces:
                 raise ValueError(f"sellers[{i}].marketplace: {s.marketplace!r} is not a marketplace distributor")
         return self
+
+    @model_validator(mode="after")
+    def _legal_entities(self) -> Config:
+        """Each ИНН once; the distributor an entity buys from is one the config has (and no marketplace)."""
+        suppliers = {d.code for d in self.distributors if d.kind != "marketplace"}
+        seen: set[str] = set()
+        for i, entity in enumerate(self.legal_entities):
+            where = f"legal_entities[{i}]({entity.tax_id})"
+            if entity.tax_id in seen:
+                raise ValueError(f"{where}: the ИНН appears twice")
+            seen.add(entity.tax_id)
+            if entity.distributor is not None and entity.distributor not in suppliers:
+                raise ValueError(f"{where}.distributor: no distributor {entity.distributor!r} (not a marketplace)")
+        return self
+
+    def price_basis(self, distributor_code: str) -> PriceBasis:
+        """The price dumping judges at this distributor (its own setting, else `rules.dumping.price_basis`)."""
+        for d in self.distributors:
+            if d.code == distributor_code and d.price_basis is not None:
+                return d.price_basis
+        return self.rules.dumping.price_basis
 
     @model_validator(mode="after")
     def _routed_distributors(self) -> Config:

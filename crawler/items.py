@@ -63,3 +63,12 @@ class RawOffer:
     is_canary: bool = False
     screenshot_path: str | None = None
     html_path: str | None = None
+    json_path: str | None = None  # the raw JSON document the offer was read from, saved as evidence
+    # A marketplace's prices beside `price` (the shown price, what a buyer pays without a card): the seller's own
+    # price before the platform's discount, and a card/bank price; decimal strings, kopecks already converted.
+    seller_price: str | None = None
+    card_price: str | None = None
+    price_sources: dict[str, str] = field(default_factory=dict)  # field → where it was read ("json:…", "css:…")
+    region: str | None = None  # the delivery region's code (a marketplace entry's `regions`)
+    # The seller's legal details as the marketplace publishes them: tax_id, ogrn, legal_name, address, source.
+    seller_legal: dict[str, str | None] | None = None

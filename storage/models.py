@@ -180,6 +180,30 @@ class Distributor(Base):
     authorized: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class LegalEntitySource(enum.StrEnum):
+    CONFIG = "config"  # `legal_entities:` or an authorised seller's `tax_id` in the config
+    CONTRACT = "contract"  # a CSV of contracts (`pricewatch contracts import`)
+    MARKETPLACE = "marketplace"  # only as a marketplace publishes a seller's details
+
+
+class LegalEntity(Base):
+    """A company or sole trader (ИНН) behind one or more storefronts; authorisation is a contract with it."""
+
+    __tablename__ = "legal_entities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tax_id: Mapped[str] = mapped_column(String(12), unique=True)
+    ogrn: Mapped[str | None] = mapped_column(String(15))  # ОГРН (13 digits) or ОГРНИП (15)
+    legal_name: Mapped[str | None] = mapped_column(String(512))
+    address: Mapped[str | None] = mapped_column(String(1024))
+    # The distributor it buys the brand's goods from (config, a contract, or a person's review); NULL: unknown.
+    distributor_id: Mapped[int | None] = mapped_column(ForeignKey("distributors.id", ondelete="SET NULL"))
+    authorized: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16))  # LegalEntitySource
+    contract_ref: Mapped[str | None] = mapped_column(String(256))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Seller(Base):
     """Who sells on a distributor's site: the distributor itself, or one of a marketplace's sellers."""
 
@@ -192,6 +216,7 @@ class Seller(Base):
     legal_name: Mapped[str | None] = mapped_column(String(512))
     tax_id: Mapped[str | None] = mapped_column(String(32))
     authorized: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_entity_id: Mapped[int | None] = mapped_column(ForeignKey("legal_entities.id", ondelete="SET NULL"))
 
     __table_args__ = (UniqueConstraint("distributor_id", "code"),)
 
@@ -220,6 +245,7 @@ class Listing(Base):
     gone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     gone_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
     gone_reason: Mapped[str | None] = mapped_column(String(16))
+    region: Mapped[str | None] = mapped_column(String(64))  # a regional marketplace listing's region code
 
     __table_args__ = (UniqueConstraint("seller_id", "url"),)
 
@@ -272,6 +298,9 @@ class Observation(Base):
     price: Mapped[Decimal | None] = mapped_column(MONEY)
     currency: Mapped[str | None] = mapped_column(String(3))
     old_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    # `price` is the shown price; a marketplace also shows the seller's own price and a card price (revision 0012).
+    seller_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    card_price: Mapped[Decimal | None] = mapped_column(MONEY)
     stock: Mapped[StockState] = mapped_column(_enum(StockState, "stock_state"))
     quantity: Mapped[int | None] = mapped_column(Integer)
     http_status: Mapped[int | None] = mapped_column(Integer)
