@@ -32,7 +32,8 @@ def _models(annotation: Any) -> Iterator[tuple[type[BaseModel], str]]:
 
 def key_paths(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
     for name, field in model.model_fields.items():
-        path = f"{prefix}.{name}" if prefix else name
+        key = field.alias or name  # as the YAML spells it (`json`, not the attribute `json_source`)
+        path = f"{prefix}.{key}" if prefix else key
         yield path
         for inner, suffix in _models(field.annotation):
             yield from key_paths(inner, path + suffix)
