@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import Request as PlaywrightRequest
+from playwright.async_api import Response as PlaywrightResponse
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+from scrapy.http import Request as ScrapyRequest
 
 from crawler import clock
 from crawler.i18n import Language, Texts
 from crawler.stamp import stamp_png
 
+REGION_COOKIES = "pw_region_cookies"  # request meta: Playwright cookies ({name, value, url}) of a cookie region
 # What a price and an availability never depend on.
 HEAVY_RESOURCES = frozenset({"image", "imageset", "font", "media", "texttrack", "object", "beacon", "csp_report"})
 
@@ -77,3 +84,48 @@ async def wait_for_prices(
             png, _ = stamp_png(png, page.url, clock.utcnow(), tz, Texts(language, tz))
         Path(screenshot_path).write_bytes(png)
     return True
+
+
+@dataclass(frozen=True)
+class CapturedJson:
+    """A response a rendered page fetched: its URL, status and body."""
+
+    url: str
+    status: int
+    body: bytes
+
+
+@dataclass
+class JsonCapture:
+    """The responses a page fetched whose URL matches `pattern` (a marketplace's JSON API), bodies included.
+
+    `on_response` is the page's "response" handler, attached before the page is opened (scrapy-playwright's
+    `playwright_page_event_handlers`), so the fetches the page makes while loading are seen; `collect`, a page
+    method run after the prices rendered, waits for the bodies still being read, before the page is closed.
+    """
+
+    pattern: str
+    documents: list[CapturedJson] = field(default_factory=list)
+    _reading: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def on_response(self, response: PlaywrightResponse) -> None:
+        if re.search(self.pattern, response.url):
+            self._reading.append(asyncio.ensure_future(self._read(response)))
+
+    async def _read(self, response: PlaywrightResponse) -> None:
+        try:
+            body = await response.body()
+        except PlaywrightError:
+            return  # the page went away (or the response had no body): nothing was captured
+        self.documents.append(CapturedJson(response.url, response.status, body))
+
+    async def collect(self, page: Page) -> list[CapturedJson]:
+        """The captured responses, in the order they arrived (a page method: `page` is the page it runs on)."""
+        await asyncio.gather(*self._reading)
+        return list(self.documents)
+
+
+async def add_region_cookies(page: Page, request: ScrapyRequest) -> None:
+    """`playwright_page_init_callback`: a cookie region's cookies (request.meta[REGION_COOKIES]) into the page's
+    context, which is the region's own (`playwright_context`), so pages of other regions never see them."""
+    await page.context.add_cookies(request.meta[REGION_COOKIES])

@@ -198,6 +198,8 @@ class Selectors(Strict):
     seller_id: str | None = None
     name: str | None = None
     price: str | None = None
+    seller_price: str | None = Field(None, description="a marketplace's seller's own price, before its discount")
+    card_price: str | None = Field(None, description="a card, bank or wallet price, where shown")
     old_price: str | None = None
     currency: str | None = None
     availability: str | None = None

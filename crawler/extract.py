@@ -48,6 +48,8 @@ _DIGITS = re.compile(r"\d+")
 _FIELDS = (
     "name",
     "price",
+    "seller_price",
+    "card_price",
     "old_price",
     "currency",
     "availability",
@@ -77,6 +79,8 @@ class OfferFields:
 
     name: str | None = None
     prices: list[str] = field(default_factory=list)
+    seller_price: str | None = None  # a marketplace's: the seller's own price, before the platform's discount
+    card_price: str | None = None
     old_price: str | None = None
     currency: str | None = None
     availability: str | None = None
@@ -138,6 +142,27 @@ def _text_of(match: Any) -> str:
     return "" if match is None or isinstance(match, bool) else str(match)
 
 
+def compile_selector(query: str, where: str) -> etree.XPath:
+    """A config selector (CSS, or XPath after `xpath:`) compiled for lxml; `where` names it in the error."""
+    is_xpath = query.startswith(XPATH_PREFIX)
+    try:
+        path = query.removeprefix(XPATH_PREFIX).strip() if is_xpath else css_to_xpath(query)
+        return etree.XPath(path, namespaces=_NAMESPACES, smart_strings=False)
+    except (SelectorError, etree.XPathSyntaxError) as exc:
+        kind = "XPath" if is_xpath else "CSS"
+        raise UserError(f"{where}: {query!r} is not a valid {kind} selector ({exc})") from None
+
+
+def first_text(query: etree.XPath, root: Any) -> str | None:
+    """The first non-empty text a compiled selector matches under `root`, spaces normalized."""
+    found = query(root)
+    for match in found if isinstance(found, list) else [found]:
+        text = normalize_space(_text_of(match))
+        if text:
+            return text
+    return None
+
+
 class FieldReader:
     """A distributor's selectors, compiled once, applied to lxml trees: CSS by default, XPath after `xpath:`.
 
@@ -149,15 +174,8 @@ class FieldReader:
         self._queries: dict[str, etree.XPath] = {}
         for name in (*_FIELDS, "product_links", "next_page", "offer"):
             query = getattr(selectors, name)
-            if not query:
-                continue
-            is_xpath = query.startswith(XPATH_PREFIX)
-            try:
-                path = query.removeprefix(XPATH_PREFIX).strip() if is_xpath else css_to_xpath(query)
-                self._queries[name] = etree.XPath(path, namespaces=_NAMESPACES, smart_strings=False)
-            except (SelectorError, etree.XPathSyntaxError) as exc:
-                kind = "XPath" if is_xpath else "CSS"
-                raise UserError(f"selectors.{name}: {query!r} is not a valid {kind} selector ({exc})") from None
+            if query:
+                self._queries[name] = compile_selector(query, f"selectors.{name}")
 
     def has(self, name: str) -> bool:
         return name in self._queries
@@ -208,6 +226,8 @@ class FieldReader:
         return OfferFields(
             name=first("name"),
             prices=list(dict.fromkeys(read.get("price", []))),
+            seller_price=first("seller_price"),
+            card_price=first("card_price"),
             old_price=first("old_price"),
             currency=first("currency"),
             availability=first("availability"),
@@ -261,6 +281,7 @@ class _PriceReading(NamedTuple):
     currency: str | None
     flag: str | None  # why there is no firm price (FLAG_PRICE_MISSING when nothing says why)
     disagrees: bool  # the visible price is not the structured data's
+    structured: bool  # the price is the structured data's (the visible page showed none)
 
 
 class _StockReading(NamedTuple):
@@ -296,10 +317,29 @@ def _read_price(
     raw = price.raw if price.raw is not None else (fields.prices[0] if fields.prices else None)
     currency = currency_code(fields.currency) or price.currency or structured.currency
     flag = price.flag or (FLAG_PRICE_MISSING if price.amount is None else None)
-    return _PriceReading(price.amount, raw, currency, flag, disagrees)
+    # `_believed_price` hands the visible reading back itself unless it took the structured data's.
+    return _PriceReading(price.amount, raw, currency, flag, disagrees, price is not visible)
 
 
-def _old_price(text: str | None, separator: str | None) -> str | None:
+def _price_sources(price: _PriceReading, fields: OfferFields, distributor: Distributor) -> dict[str, str]:
+    """Where the offer's price was read: the feed, the price selector (`css:…`, `xpath:…`) or `jsonld`."""
+    if price.amount is None:
+        return {}
+    if price.structured:
+        return {"price": "jsonld"}
+    if distributor.spider == "feed" and distributor.feed is not None:
+        return {"price": f"feed:{distributor.feed.format}"}
+    selectors = distributor.selectors
+    read = {"price": selectors.price, "seller_price": selectors.seller_price, "card_price": selectors.card_price}
+    return {
+        name: query if query.startswith(XPATH_PREFIX) else f"css:{query}"
+        for name, query in read.items()
+        if query is not None and (name == "price" or getattr(fields, name) is not None)
+    }
+
+
+def _side_price(text: str | None, separator: str | None) -> str | None:
+    """A price beside the offer's own (crossed out, the seller's, a card's): its amount, or None."""
     return _money(_parse_price(text, separator).amount) if text else None
 
 
@@ -381,8 +421,10 @@ def build_offer(
         title=identity.title,
         price=_money(price.amount),
         price_raw=price.raw,
-        old_price=_old_price(fields.old_price, separator),
+        old_price=_side_price(fields.old_price, separator),
         old_price_raw=fields.old_price,
+        seller_price=_side_price(fields.seller_price, separator),
+        card_price=_side_price(fields.card_price, separator),
         currency=price.currency,
         stock=stock.state.value,
         stock_raw=stock.raw,
@@ -395,6 +437,7 @@ def build_offer(
         structured=_disagreement(data) if disagrees else {},
         http_status=http_status,
         fetched_at=fetched_at or utc_now_iso(),
+        price_sources=_price_sources(price, fields, distributor),
     )
 
 

@@ -187,4 +187,6 @@ def distributor_settings(config: Config, distributor: Distributor) -> dict[str, 
         settings["DOWNLOAD_HANDLERS"] = PLAYWRIGHT_DOWNLOAD_HANDLERS
         settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"] = polite.timeout * 1000
         settings["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] = polite.concurrency
+        # A cookie region renders in a browser context of its own (its cookies), beside the default one.
+        settings["PLAYWRIGHT_MAX_CONTEXTS"] = PLAYWRIGHT_MAX_CONTEXTS + sum(1 for r in distributor.regions if r.cookies)
     return settings

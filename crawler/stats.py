@@ -23,3 +23,6 @@ STAT_CANARY_SEEN = "pricewatch/canary_seen"
 STAT_COMPLETE = "pricewatch/complete"
 STAT_HEALTH = "pricewatch/health"  # the verdict, set by the store pipeline for the crawl's parent process
 STAT_HEALTH_CAUSE = "pricewatch/health_cause"  # a degraded verdict's cause («blocked by anti-bot», …), likewise
+# Marketplaces with `json` and `legal_info` (spiders/marketplace.py):
+STAT_JSON_FALLBACK = "pricewatch/json_fallback"  # product JSON that gave no priced offer: the page was rendered
+STAT_LEGAL_UNRESOLVED = "pricewatch/legal_unresolved"  # sellers whose legal details failed (404, bad ИНН, …)
