@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from crawler.errors import UserError
+from crawler.parsing.registry_numbers import tax_id_problem
 
 DEFAULT_CONFIG = "pilot.yaml"
 DEFAULT_TIMEZONE = "Europe/Moscow"
@@ -130,6 +131,14 @@ def _jmespath(query: str) -> str:
     return query
 
 
+def _tax_id(value: str) -> str:
+    """An ИНН whose control digits match: a typo in the config would authorise nobody (or somebody else)."""
+    problem = tax_id_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
 def _regex(value: str) -> str:
     try:
         re.compile(value)
@@ -155,7 +164,7 @@ EmailAddress = Annotated[str, AfterValidator(_email_address)]
 TelegramChat = Annotated[str, AfterValidator(_telegram_chat)]
 JmesPath = Annotated[str, AfterValidator(_jmespath)]
 Regex = Annotated[str, AfterValidator(_regex)]
-TaxId = Annotated[str, Field(pattern=r"^\d{10}(\d{2})?$", description="ИНН: 10 digits (a company), 12 (a person)")]
+TaxId = Annotated[str, AfterValidator(_tax_id), Field(description="ИНН: 10 digits (a company), 12 (a person)")]
 PriceBasis = Literal["seller", "shown", "card"]
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Severity = Literal["info", "warning", "critical"]
@@ -378,6 +387,12 @@ class Distributor(Strict):
     json_source: JsonSource | None = Field(None, alias="json")
     legal_info: LegalInfo | None = None
     price_basis: PriceBasis | None = Field(None, description="overrides rules.dumping.price_basis here")
+
+    @property
+    def reads_seller_price(self) -> bool:
+        """The site is read for the seller's own price (JSON or a selector), not only the shown one."""
+        from_json = self.json_source is not None and self.json_source.fields.seller_price is not None
+        return from_json or self.selectors.seller_price is not None
 
     @model_validator(mode="after")
     def _entry_points(self) -> Distributor:

@@ -22,6 +22,7 @@ from crawler.items import (
     RawOffer,
     StockState,
 )
+from crawler.parsing.registry_numbers import is_ogrn, is_tax_id
 from crawler.settings import job_config
 from crawler.stats import STAT_DROPPED
 from storage.codes import normalize_gtin
@@ -99,6 +100,28 @@ def _quantity(value: int | None) -> int | None:
     return value if isinstance(value, int) and value >= 0 else None
 
 
+def _digits(value: str | None) -> str:
+    return re.sub(r"[\s-]+", "", value or "")
+
+
+def _seller_legal(legal: dict[str, str | None] | None) -> dict[str, str | None] | None:
+    """The seller's legal details when their ИНН is one (its control digits agree); None otherwise, so a misread page
+    never ties a storefront to somebody else's company. An ОГРН that is not one is dropped alone."""
+    if not legal:
+        return None
+    tax_id = _digits(legal.get("tax_id"))
+    if not is_tax_id(tax_id):
+        return None
+    ogrn = _digits(legal.get("ogrn"))
+    return {
+        "tax_id": tax_id,
+        "ogrn": ogrn if is_ogrn(ogrn) else None,
+        "legal_name": _text(legal.get("legal_name"), 512),
+        "address": _text(legal.get("address"), 1024),
+        "source": _text(legal.get("source"), 256),
+    }
+
+
 def clean_offer(offer: RawOffer, default_currency: str, now: dt.datetime | None = None) -> RawOffer:
     """The offer with valid values only; raises BadOffer when there is nothing to store it under."""
     url = (offer.url or "").strip()
@@ -114,6 +137,11 @@ def clean_offer(offer: RawOffer, default_currency: str, now: dt.datetime | None 
         title=_text(offer.title, 1024),
         price=price,
         old_price=money(offer.old_price),
+        seller_price=money(offer.seller_price),
+        card_price=money(offer.card_price),
+        price_sources={str(k): str(v) for k, v in offer.price_sources.items() if v},
+        region=_text(offer.region, 64),
+        seller_legal=_seller_legal(offer.seller_legal),
         currency=_currency(offer.currency) or (default_currency if price is not None else None),
         stock=offer.stock if offer.stock in _STOCK_STATES else StockState.UNKNOWN.value,
         quantity=_quantity(offer.quantity),

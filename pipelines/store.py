@@ -5,6 +5,8 @@ One transaction per batch (500 offers, or what came in 2 s), so a crawl killed p
 only; its run stays `running` until the next crawl's `mark_stale_runs_failed` marks it `failed`, and readers
 ignore runs not `finished`.
 Re-storing a run (same `PRICEWATCH_RUN_KEY`) resumes its row and writes no observation twice.
+A batch also records, in its transaction, the legal entities its marketplace sellers publish and ties each storefront
+to its own (`storage.queries.legal_entities`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from storage.queries.crawl_runs import (
     start_run,
     this_host,
 )
+from storage.queries.legal_entities import LegalSeen, SellerLink, link_sellers, seller_links, upsert_seen_entities
 from storage.queries.listings import (
     KnownListing,
     ListingSeen,
@@ -89,6 +92,7 @@ _STALE_GRACE = dt.timedelta(minutes=15)
 
 
 _ListingKey = tuple[int, str]  # (seller id, URL)
+_Link = tuple[int, str | None]  # a storefront's (legal entity id, legal name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,8 @@ def _details(item: MatchedOffer) -> dict[str, Any]:
         "markers": offer.markers,
         "structured": offer.structured,
         "canary": offer.is_canary,
+        "price_sources": offer.price_sources,
+        "seller_legal": offer.seller_legal,
     }
     if item.match.candidates and not item.match.matched:
         details["candidates"] = [c.vendor_code for c in item.match.candidates]
@@ -174,6 +180,12 @@ class StorePipeline:
         self.listings: dict[tuple[int, str], KnownListing] = {}
         self.known_before = 0  # listings of the distributor known when the run started
         self._learned: dict[tuple[int, str], KnownListing] = {}
+        # Legal entities: the details this run wrote (ИНН → (details, id)) and each storefront's link, so that a
+        # batch writes only what changed; `_pending_*` are a batch's, kept once it is committed.
+        self.entities: dict[str, tuple[LegalSeen, int]] = {}
+        self.links: dict[str, _Link] = {}
+        self._pending_entities: dict[str, tuple[LegalSeen, int]] = {}
+        self._pending_links: dict[str, _Link] = {}
         self.resumed = False
         self.buffer: list[MatchedOffer] = []
         self.stored = 0
@@ -181,7 +193,10 @@ class StorePipeline:
         self.last_error: str | None = None
         self.canary_seen: MatchedOffer | None = None
         self.evidence_dir = Path(config.evidence.dir)
-        self._authorized = {s.seller_id for s in config.sellers if s.marketplace == distributor_code}
+        # Storefronts on the authorised list; an entry with a `tax_id` alone authorises the entity (legal_entities).
+        self._authorized = {
+            s.seller_id for s in config.sellers if s.marketplace == distributor_code and s.seller_id is not None
+        }
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -227,6 +242,7 @@ class StorePipeline:
             )
             self.run_id = run.id
             self.sellers = seller_ids(session, self.distributor_id)
+            self.links = seller_links(session, self.distributor_id)
             self.listings = known_listings(session, self.distributor_id)
             self.known_before = len(self.listings)
             self.resumed = run_has_observations(session, run.id)
@@ -358,11 +374,13 @@ class StorePipeline:
         batch, self.buffer = self.buffer, []
         if not batch or self.engine is None or self.run_id is None or self.distributor_id is None:
             return
-        self._learned = {}
+        self._learned, self._pending_entities, self._pending_links = {}, {}, {}
         try:
             with session_scope(self.engine) as session:
                 self.stored += self._store(session, self.run_id, self.distributor_id, batch)
             self.listings.update(self._learned)
+            self.entities.update(self._pending_entities)
+            self.links.update(self._pending_links)
         except Exception as exc:
             self.failed_batches += 1
             self.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -379,6 +397,7 @@ class StorePipeline:
 
     def _store(self, session: Session, run_id: int, distributor: int, batch: Sequence[MatchedOffer]) -> int:
         self._add_sellers(session, distributor, batch)
+        self._write_legal(session, batch)
         by_key = self._last_readings(batch)
         listing_id = self._write_listings(session, by_key)
         todo = list(by_key.items())
@@ -393,6 +412,37 @@ class StorePipeline:
         new = [self._seller(item) for item in batch if item.offer.seller_code not in self.sellers]
         if new:
             self.sellers.update(add_sellers(session, distributor, new))
+
+    def _write_legal(self, session: Session, batch: Sequence[MatchedOffer]) -> None:
+        """Record the legal entities the batch's sellers published and tie each storefront to its own (the last
+        reading counts). A seller read without legal details keeps the entity it was tied to."""
+        seen: dict[str, LegalSeen] = {}
+        owner: dict[str, str] = {}  # seller code → ИНН
+        for item in batch:
+            legal = item.offer.seller_legal
+            tax_id = legal.get("tax_id") if legal else None
+            if legal is None or not tax_id:
+                continue
+            seen[tax_id] = LegalSeen(tax_id, legal.get("ogrn"), legal.get("legal_name"), legal.get("address"))
+            owner[item.offer.seller_code] = tax_id
+        if not seen:
+            return
+        # An entity already written with the same details this run is not written again.
+        fresh = [e for tax_id, e in seen.items() if tax_id not in self.entities or self.entities[tax_id][0] != e]
+        written = upsert_seen_entities(session, fresh, clock.utcnow())
+        ids = {tax_id: entity_id for tax_id, (_, entity_id) in self.entities.items()} | written
+        self._pending_entities = {tax_id: (seen[tax_id], ids[tax_id]) for tax_id in written}
+        for code, tax_id in owner.items():
+            link = (ids[tax_id], seen[tax_id].legal_name)
+            if self.links.get(code) != link:
+                self._pending_links[code] = link
+        link_sellers(
+            session,
+            [
+                SellerLink(self.sellers[code], entity_id, name, owner[code])
+                for code, (entity_id, name) in self._pending_links.items()
+            ],
+        )
 
     def _last_readings(self, batch: Sequence[MatchedOffer]) -> dict[_ListingKey, _Prepared]:
         """The batch's offers by listing; the same page twice in one batch: its last reading counts."""
@@ -437,10 +487,11 @@ class StorePipeline:
             match_confidence=match.confidence,
             seen_at=at,
             match_reason=match.reason.as_json(),
+            region=offer.region,
         )
-        if not (offer.html_path or offer.screenshot_path):  # most pages: nothing saved, nothing to hash
+        if not (offer.html_path or offer.screenshot_path or offer.json_path):  # most pages: nothing to hash
             return _Prepared(item, listing, ())
-        files = [("html", offer.html_path), ("screenshot", offer.screenshot_path)]
+        files = [("html", offer.html_path), ("screenshot", offer.screenshot_path), ("json", offer.json_path)]
         return _Prepared(item, listing, _evidence(offer.url, at, self.evidence_dir, files))
 
     @staticmethod
@@ -450,6 +501,8 @@ class StorePipeline:
         ids = {e.kind: evidence_ids[e] for e in prepared.evidence}
         if "screenshot" in ids:
             details["screenshot_evidence_id"] = ids["screenshot"]
+        if "json" in ids:
+            details["json_evidence_id"] = ids["json"]
         return ObservationRow(
             listing_id=listing_id,
             observed_at=prepared.listing.seen_at,
@@ -462,6 +515,8 @@ class StorePipeline:
             flags=list(offer.flags),
             details=details,
             evidence_id=ids.get("html", ids.get("screenshot")),
+            seller_price=Decimal(offer.seller_price) if offer.seller_price is not None else None,
+            card_price=Decimal(offer.card_price) if offer.card_price is not None else None,
         )
 
 

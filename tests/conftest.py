@@ -78,7 +78,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def pilot_sites() -> Iterator[PilotSites]:
-    """The pilot sites (the three of the scenario and «Витрина») on ephemeral 127.0.0.1 ports for the whole session (use `pilot` in a test)."""
+    """The pilot sites (the scenario's three and «Витрина») on ephemeral 127.0.0.1 ports for the whole session."""
     with start_pilot_sites(day=1) as sites:
         yield sites
 

@@ -2,8 +2,7 @@
 
 An ИНН is kept only when it is one (10 digits for a company, 12 for a person, control digits right): a seller
 whose published ИНН is not is unresolved, never guessed. An ОГРН/ОГРНИП that fails its check is dropped, the rest
-kept. The control digits follow the Federal Tax Service's published algorithms (ru.wikipedia.org
-«Идентификационный номер налогоплательщика», «Основной государственный регистрационный номер»).
+kept (crawler.parsing.registry_numbers checks the control digits).
 """
 
 from __future__ import annotations
@@ -12,35 +11,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from crawler.parsing.registry_numbers import is_ogrn, is_tax_id
 from crawler.parsing.text import normalize_space
 
-_TAX_ID = re.compile(r"\d{10}|\d{12}")
-_OGRN = re.compile(r"\d{13}|\d{15}")
-_WEIGHTS_10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-_WEIGHTS_11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 # What marketplaces print around the numbers: «ИНН: 7701234567», «ОГРН 1027700132195».
 _LABEL = re.compile(r"^\s*(?:ИНН|ОГРНИП|ОГРН|INN|OGRNIP|OGRN)\s*[:№]?\s*", re.IGNORECASE)
-
-
-def _control(weights: tuple[int, ...], digits: str) -> int:
-    return sum(w * int(d) for w, d in zip(weights, digits, strict=False)) % 11 % 10
-
-
-def is_tax_id(value: str) -> bool:
-    """An ИНН: 10 digits (a company) or 12 (a person) whose control digits match."""
-    if not _TAX_ID.fullmatch(value):
-        return False
-    if len(value) == 10:
-        return _control(_WEIGHTS_10, value) == int(value[9])
-    return _control(_WEIGHTS_11, value) == int(value[10]) and _control(_WEIGHTS_12, value) == int(value[11])
-
-
-def is_ogrn(value: str) -> bool:
-    """An ОГРН (13 digits) or ОГРНИП (15) whose control digit matches (the rest mod 11 or 13, mod 10)."""
-    if not _OGRN.fullmatch(value):
-        return False
-    return int(value[:-1]) % (11 if len(value) == 13 else 13) % 10 == int(value[-1])
 
 
 def _number(raw: str | None) -> str | None:

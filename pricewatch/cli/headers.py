@@ -71,11 +71,22 @@ RUSSIAN: dict[str, str] = {
     "text": "текст",
     "step": "шаг",
     "ok": "успешно",
+    "tax_id": "ИНН",
+    "legal_name": "наименование",
+    "ogrn": "ОГРН",
+    "authorized": "авторизован",
+    "storefronts": "витрины",
+    "source": "источник",
+    "contract": "договор",
+    "entities": "юрлиц",
+    "in_config": "из конфига",
 }
 MONEY = frozenset({"rrp", "map_price", "dealer_price", "price", "old_price", "lost_sales"})
 # key → the crawler/i18n word group its codes belong to
 WORDS = {"rule": "rule", "severity": "severity", "health": "health", "stock": "stock", "kind": "kind"}
 STATUS_WORDS = ("run", "alert")  # a status is a crawl run's or an alert's
+# key → its yes/no, for columns whose value is a bool
+YES_NO = {"authorized": (("да", "нет"), ("yes", "no"))}
 
 
 def header(texts: Texts | None, key: str, english: str) -> str:
@@ -86,6 +97,9 @@ def header(texts: Texts | None, key: str, english: str) -> str:
 
 def cell(texts: Texts | None, key: str, value: Any) -> Any:
     """A value as the table shows it in the language (as it is without `texts`)."""
+    if texts is not None and isinstance(value, bool) and key in YES_NO:
+        words = YES_NO[key][0 if texts.language == "ru" else 1]
+        return words[0] if value else words[1]
     if texts is None or value is None or isinstance(value, bool):
         return value
     if key in MONEY and isinstance(value, Decimal):

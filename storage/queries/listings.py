@@ -50,6 +50,7 @@ class ListingSeen:
     match_confidence: float
     seen_at: dt.datetime
     match_reason: dict[str, Any] | None = None  # why it matched or was refused (pipelines.match_reason)
+    region: str | None = None  # a regional marketplace reading's region code
 
 
 def distributor_id(session: Session, code: str) -> int | None:
@@ -95,6 +96,7 @@ _NEW_COLUMNS = (
     "match_reason",
     "first_seen_at",
     "last_seen_at",
+    "region",
 )
 _BULK: dict[str, BulkInsert] = {}
 
@@ -128,6 +130,7 @@ def insert_new_listings(session: Session, listings: Sequence[ListingSeen]) -> di
                 i.match_reason,
                 i.seen_at,
                 i.seen_at,
+                i.region,
             )
             for i in unique.values()
         ],
@@ -180,6 +183,8 @@ def upsert_listings(session: Session, listings: Sequence[ListingSeen]) -> dict[t
             "last_seen_at": case(
                 (excluded.last_seen_at > table.c.last_seen_at, excluded.last_seen_at), else_=table.c.last_seen_at
             ),
+            # A reading that does not say its region (a blocked page) leaves the listing's as it was.
+            "region": func.coalesce(excluded.region, table.c.region),
         },
     ).returning(table.c.id, table.c.seller_id, table.c.url)
     rows = [
@@ -196,6 +201,7 @@ def upsert_listings(session: Session, listings: Sequence[ListingSeen]) -> dict[t
             "match_reason": item.match_reason,
             "first_seen_at": item.seen_at,
             "last_seen_at": item.seen_at,
+            "region": item.region,
         }
         for item in unique.values()
     ]
@@ -215,6 +221,7 @@ class KnownListing:
     match_method: MatchMethod
     match_confidence: float
     match_reason: dict[str, Any] | None = None
+    region: str | None = None
 
     def after(self, seen: ListingSeen) -> KnownListing:
         """This listing once `seen` is upserted (by the rules of `upsert_listings`)."""
@@ -224,7 +231,10 @@ class KnownListing:
             if keep
             else (seen.product_id, seen.match_method, seen.match_confidence, seen.match_reason)
         )
-        return KnownListing(self.id, seen.seller_sku, seen.title, seen.raw_vendor_code, seen.raw_gtin, *match)
+        region = seen.region if seen.region is not None else self.region
+        return KnownListing(
+            self.id, seen.seller_sku, seen.title, seen.raw_vendor_code, seen.raw_gtin, *match, region=region
+        )
 
 
 def new_listing(listing_id: int, seen: ListingSeen) -> KnownListing:
@@ -238,6 +248,7 @@ def new_listing(listing_id: int, seen: ListingSeen) -> KnownListing:
         seen.match_method,
         seen.match_confidence,
         seen.match_reason,
+        seen.region,
     )
 
 
@@ -256,6 +267,7 @@ def known_listings(session: Session, distributor_id: int) -> dict[tuple[int, str
             Listing.match_method,
             Listing.match_confidence,
             Listing.match_reason,
+            Listing.region,
         )
         .join(Seller, Seller.id == Listing.seller_id)
         .where(Seller.distributor_id == distributor_id)

@@ -40,11 +40,13 @@ class ObservationRow:
     flags: list[str]
     details: dict[str, Any]
     evidence_id: int | None = None
+    seller_price: Decimal | None = None  # a marketplace seller's own price (`price` is the shown one)
+    card_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class EvidenceRow:
-    kind: str  # html | screenshot
+    kind: str  # html | screenshot | json
     url: str
     captured_at: dt.datetime
     sha256: str
@@ -169,6 +171,8 @@ _COLUMNS = (
     "price_suspect",
     "details",
     "evidence_id",
+    "seller_price",
+    "card_price",
 )
 _BULK: dict[str, BulkInsert] = {}
 
@@ -203,6 +207,8 @@ def insert_observations(session: Session, crawl_run_id: int, rows: Sequence[Obse
                 FLAG_PRICE_SUSPECT in r.flags,  # the column the queries read, always as the flags say
                 r.details,
                 r.evidence_id,
+                r.seller_price,
+                r.card_price,
             )
             for r in rows
         ],

@@ -1,4 +1,4 @@
-"""Distributors and their sellers as the config declares them, kept in step with the database."""
+"""Distributors, their sellers and the legal entities the config declares, kept in step with the database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crawler.config import Config
 from storage.models import Distributor, Seller, SellerKind
+from storage.queries.legal_entities import sync_legal_entities
 from storage.queries.upsert import dialect_insert
 
 
@@ -19,14 +20,16 @@ class _SellerSpec:
     legal_name: str | None
     tax_id: str | None
     authorized: bool
+    legal_entity_id: int | None = None
 
 
 def sync_distributors(session: Session, config: Config) -> dict[str, int]:
-    """Upsert the config's distributors, each one's own seller and each marketplace's authorized sellers.
+    """Upsert the config's distributors, each one's own seller, each marketplace's authorized storefronts and the
+    config's legal entities (`storage.queries.legal_entities.sync_legal_entities`).
 
     A marketplace seller that was authorized but is no longer listed under `sellers:` loses its authorization;
-    sellers a crawl discovered are kept. Distributors gone from the config stay (their history stays).
-    Returns distributor code → id.
+    sellers a crawl discovered are kept. A storefront listed with a `tax_id` is tied to that entity. Distributors
+    gone from the config stay (their history stays). Returns distributor code → id.
     """
     # Insert-if-missing first: crawls starting together on a fresh database must not collide on the codes.
     if config.distributors:
@@ -49,13 +52,15 @@ def sync_distributors(session: Session, config: Config) -> dict[str, int]:
         row.authorized = conf.authorized
     session.flush()
     ids = {code: d.id for code, d in existing.items()}
+    entities = sync_legal_entities(session, config, ids)
 
     for conf in config.distributors:
         wanted = [_SellerSpec(conf.code, conf.name, conf.seller.legal_name, conf.seller.tax_id, conf.authorized)]
+        # A `sellers:` entry without a `seller_id` authorises an entity (by ИНН), not a storefront.
         wanted += [
-            _SellerSpec(s.seller_id, s.name, s.legal_name, s.tax_id, True)
+            _SellerSpec(s.seller_id, s.name, s.legal_name, s.tax_id, True, entities.get(s.tax_id or ""))
             for s in config.sellers
-            if s.marketplace == conf.code
+            if s.marketplace == conf.code and s.seller_id is not None
         ]
         _sync_sellers(session, ids[conf.code], wanted)
     session.flush()
@@ -72,8 +77,13 @@ def _sync_sellers(session: Session, distributor_id: int, wanted: list[_SellerSpe
     for spec in wanted:
         row = rows[spec.code]
         row.name = spec.name
-        row.legal_name = spec.legal_name
-        row.tax_id = spec.tax_id
+        # What the config leaves out stays as a marketplace published it.
+        if spec.legal_name is not None:
+            row.legal_name = spec.legal_name
+        if spec.tax_id is not None:
+            row.tax_id = spec.tax_id
+        if spec.legal_entity_id is not None:
+            row.legal_entity_id = spec.legal_entity_id
         row.authorized = spec.authorized
     listed = {spec.code for spec in wanted}
     for code, row in rows.items():

@@ -13,7 +13,8 @@ from lxml import etree
 from crawler.config import Distributor, LegalFields, load_config
 from crawler.items import FLAG_PRICE_MISSING, StockState
 from crawler.json_offers import JsonOfferReader, amount, legal_from_json, legal_from_page, load_document
-from crawler.parsing.legal import LegalDetails, is_ogrn, is_tax_id
+from crawler.parsing.legal import LegalDetails
+from crawler.parsing.registry_numbers import is_ogrn, is_tax_id
 from fixtures.pilot.vitrina import card, card_offer
 from fixtures.sites.vitrina import detail_payload, seller_payload
 
