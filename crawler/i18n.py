@@ -19,6 +19,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rule.price_move": ("Изменение цены", "Price move"),
     "rule.crawler_health": ("Сбой сбора данных", "Crawler health"),
     "rule.assortment_gap": ("Нет в ассортименте", "Assortment gap"),
+    "rule.platform_discount": ("Скидка площадки", "Platform discount"),
+    "rule.unlisted_storefront": ("Витрина вне списка", "Unlisted storefront"),
     "rule.delivery": ("Сбой доставки", "Delivery failure"),
     "kind.opened": ("новое", "new"),
     "kind.ongoing": ("продолжается", "ongoing"),
@@ -280,6 +282,29 @@ STRINGS: dict[str, tuple[str, str]] = {
     "label.case_due": ("срок {date}", "due {date}"),
     "label.case_violations": ("нарушений: {n}", "violations: {n}"),
     "label.case_repeat": ("повторное", "relapse"),
+    # Legal entities, price basis and regions in the alert messages (issue 19).
+    "basis.seller": ("цена продавца", "the seller's price"),
+    "basis.shown": ("цена на витрине", "the shown price"),
+    "basis.card": ("цена по карте", "the card price"),
+    "label.legal_entity": ("Юрлицо", "Legal entity"),
+    "label.legal_entity_value": ("{name}, ИНН {tax_id}", "{name}, INN {tax_id}"),
+    "label.tax_id_value": ("ИНН {tax_id}", "INN {tax_id}"),
+    "label.marketplace": ("Маркетплейс", "Marketplace"),
+    "label.price_basis": ("Основа цены", "Price basis"),
+    "label.shown_price": ("Цена на витрине", "Shown price"),
+    "label.seller_price": ("Цена продавца", "Seller's price"),
+    "label.card_price": ("Цена по карте", "Card price"),
+    "label.storefront": ("Витрина", "Storefront"),
+    "label.note": ("Пояснение", "Note"),
+    "note.platform_discount": (
+        "цену ниже порога дала скидка площадки; собственная цена продавца не ниже порога — это не демпинг продавца",
+        "the platform's discount made the price low; the seller's own price is at or above the threshold — not "
+        "dumping by the seller",
+    ),
+    "note.unlisted_storefront": (
+        "юрлицо авторизовано, но этой витрины нет в списке авторизованных",
+        "the legal entity is authorised, but this storefront is not on the authorised list",
+    ),
 }
 
 

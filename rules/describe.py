@@ -54,7 +54,16 @@ def offer_details(ctx: RuleContext, offer: OfferState) -> dict[str, Any]:
         "category": offer.category,
         "currency": offer.currency,
         "observed_at": offer.observed_at.isoformat(),
+        "region": offer.region,
+        "legal_entity": legal_entity(offer),
     }
+
+
+def legal_entity(offer: OfferState) -> dict[str, str | None] | None:
+    """The seller's legal entity as alert details give it, or None when none is known."""
+    if offer.legal_tax_id is None:
+        return None
+    return {"tax_id": offer.legal_tax_id, "ogrn": offer.legal_ogrn, "name": offer.legal_name}
 
 
 def say(ctx: RuleContext, templates: Mapping[str, str], **values: Any) -> str:

@@ -23,9 +23,11 @@ from rules import (
     dumping,
     low_stock,
     parallel_import,
+    platform_discount,
     price_move,
     regional_shortage,
     stock_out,
+    unlisted_storefront,
 )
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult
 from storage.models import Alert, AlertEvent, AlertStatus, EventKind, RulesRun, utcnow
@@ -34,10 +36,12 @@ from storage.queries.rules import DistributorRun, begin_rules_run, last_evaluate
 RULES: tuple[Rule, ...] = (
     crawler_health.RULE,
     dumping.RULE,
+    platform_discount.RULE,
     stock_out.RULE,
     low_stock.RULE,
     regional_shortage.RULE,
     parallel_import.RULE,
+    unlisted_storefront.RULE,
     price_move.RULE,
     assortment_gap.RULE,
 )

@@ -1,20 +1,28 @@
-"""Regional shortage: at least N distributors of one region out of one SKU at once (a procurement signal)."""
+"""Regional shortage: at least N distributors of one region out of one SKU at once (a procurement signal); or, on
+a marketplace read per delivery region, a SKU out at every seller in one region while in stock in another."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from crawler.config import Config
 from crawler.items import Health, StockState
 from rules.base import Finding, OnBadRun, Rule, RuleContext, RuleResult
 from rules.describe import subject
 from storage.models import SellerKind
-from storage.queries.rules import OfferState
+from storage.queries.rules import AVAILABLE, DistributorRun, OfferState
 
 NAME = "regional_shortage"
 SUBJECT = {
     "ru": "Дефицит в регионе {region}: {vendor_code} {product} нет у {count} дистрибьюторов ({codes})",
     "en": "Shortage in {region}: {vendor_code} {product} out at {count} distributors ({codes})",
+}
+MARKETPLACE_SUBJECT = {
+    "ru": "Дефицит в регионе {region} на {marketplace}: {vendor_code} {product} нет ни у одного продавца ({count}), "
+    "в наличии: {regions}",
+    "en": "Shortage in {region} on {marketplace}: {vendor_code} {product} out at every seller ({count}), "
+    "in stock: {regions}",
 }
 
 
@@ -30,10 +38,13 @@ def evaluate(ctx: RuleContext) -> RuleResult:
         codes = sorted(code for code, all_out in states.items() if all_out)
         if len(codes) >= minimum:
             findings.append(_finding(ctx, region, sample[product_id], codes))
-    undecided = frozenset(
-        fp for fp, alert in ctx.open(NAME).items() if (alert.details or {}).get("region") in unsure_regions
-    )
-    return RuleResult(findings, undecided)
+    undecided = {
+        fp
+        for fp, alert in ctx.open(NAME).items()
+        if "marketplace" not in (details := alert.details or {}) and details.get("region") in unsure_regions
+    }
+    on_marketplaces, unsure = _marketplace_shortages(ctx)
+    return RuleResult(findings + on_marketplaces, frozenset(undecided | unsure))
 
 
 def _regional_distributors(ctx: RuleContext) -> tuple[dict[int, tuple[str, str]], set[str]]:
@@ -86,6 +97,107 @@ def _finding(ctx: RuleContext, region: str, product: OfferState, codes: list[str
             "category": product.category,
         },
         product_id=product.product_id,
+    )
+
+
+@dataclass
+class _RegionStock:
+    """One marketplace's offers of one product in one delivery region: who is out, whether any is not."""
+
+    out: set[str] = field(default_factory=set)  # the sellers out of stock (or delisted, or gone)
+    not_out: bool = False  # a known reading not out of stock (in stock, low, pre-order)
+    available: bool = False  # in stock or low at some seller
+    unknown: bool = False  # a reading that says nothing (a blocked page): skipped
+
+    @property
+    def all_out(self) -> bool:
+        return bool(self.out) and not self.not_out
+
+
+def _marketplace_shortages(ctx: RuleContext) -> tuple[list[Finding], set[str]]:
+    """A marketplace read per region (its listings carry a region) whose latest run is ok: a SKU out at every seller
+    in one region (each seller's known readings; unknown ones skipped) while in stock in another region of it.
+    Open alerts that cannot be judged (the region's readings all unknown, or the other regions' unknown) are kept."""
+    marketplaces = {
+        run.distributor_id: run
+        for run in ctx.runs.values()
+        if run.kind == SellerKind.MARKETPLACE and run.verdict == Health.OK
+    }
+    stock: dict[tuple[int, int], dict[str, _RegionStock]] = defaultdict(dict)
+    sample: dict[int, OfferState] = {}
+    for offer in ctx.offers:
+        if offer.region is None or offer.distributor_id not in marketplaces:
+            continue
+        region = stock[(offer.distributor_id, offer.product_id)].setdefault(offer.region, _RegionStock())
+        sample.setdefault(offer.product_id, offer)
+        if offer.stock == StockState.UNKNOWN:
+            region.unknown = True
+        elif offer.stock == StockState.OUT_OF_STOCK:
+            region.out.add(offer.seller_code)
+        else:
+            region.not_out = True
+            region.available = region.available or offer.stock in AVAILABLE
+    findings: list[Finding] = []
+    for (distributor_id, product_id), regions in sorted(stock.items()):
+        in_stock = sorted(code for code, r in regions.items() if r.available)
+        for code, r in sorted(regions.items()):
+            if r.all_out and in_stock:
+                run, product = marketplaces[distributor_id], sample[product_id]
+                findings.append(_marketplace_finding(ctx, run, code, product, out=r.out, in_stock=in_stock))
+    found = {f.fingerprint for f in findings}
+    unsure = set()
+    for fp, alert in ctx.open(NAME).items():
+        details = alert.details or {}
+        if fp in found or "marketplace" not in details or alert.distributor_id not in marketplaces:
+            continue
+        regions = stock.get((alert.distributor_id, alert.product_id or 0), {})
+        here = regions.get(str(details.get("region")))
+        if here is not None and _undecided(here, [r for code, r in regions.items() if r is not here]):
+            unsure.add(fp)
+    return findings, unsure
+
+
+def _undecided(here: _RegionStock, others: list[_RegionStock]) -> bool:
+    """A region's open shortage cannot be judged: nothing known there, or out there with the rest unknown."""
+    if not (here.out or here.not_out):
+        return True
+    return here.all_out and any(r.unknown for r in others)
+
+
+def _marketplace_finding(
+    ctx: RuleContext, run: DistributorRun, region: str, product: OfferState, *, out: set[str], in_stock: list[str]
+) -> Finding:
+    """`out`: the sellers out of the product in the region; `in_stock`: the regions where some seller has it."""
+    names = next((d.regions for d in ctx.config.distributors if d.code == run.code), [])
+    name = {r.code: r.name for r in names}
+    return Finding(
+        rule=NAME,
+        fingerprint=f"{NAME}:{run.code}:{region}:{product.product_id}",
+        severity="warning",
+        subject=subject(
+            ctx,
+            MARKETPLACE_SUBJECT,
+            region=name.get(region, region),
+            marketplace=run.name,
+            vendor_code=product.vendor_code,
+            product=product.product_name,
+            count=len(out),
+            regions=", ".join(name.get(code, code) for code in in_stock),
+        ),
+        details={
+            "region": region,
+            "region_name": name.get(region, region),
+            "marketplace": run.code,
+            "marketplace_name": run.name,
+            "regions_in_stock": in_stock,
+            "sellers": sorted(out),
+            "distributors": [run.code],
+            "vendor_code": product.vendor_code,
+            "product_name": product.product_name,
+            "category": product.category,
+        },
+        product_id=product.product_id,
+        distributor_id=run.distributor_id,
     )
 
 

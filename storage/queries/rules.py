@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from crawler.config import DumpingRule
+from crawler.config import DumpingRule, PriceBasis
 from crawler.items import (
     FLAG_BLOCKED,
     FLAG_NOT_FOUND,
@@ -52,6 +52,7 @@ from storage.models import (
     AlertStatus,
     CrawlRun,
     Distributor,
+    LegalEntity,
     Listing,
     Observation,
     Price,
@@ -140,6 +141,17 @@ class OfferState(NamedTuple):
     previous_price: Decimal | None
     last_known_stock: StockState | None
     last_in_stock_at: dt.datetime | None  # latest ok-run observation in stock (filled only when out of stock now)
+    # A marketplace's other prices beside the shown one (`firm_price`), when the reading is firm: the seller's own
+    # price before the platform's discount (None at a shop: its one price is the shown one) and a card price.
+    seller_price: Decimal | None
+    card_price: Decimal | None
+    region: str | None  # the listing's region code (a regional marketplace listing)
+    # The seller's legal entity (the seller's own ИНН when no entity is linked): what the database recorded.
+    legal_tax_id: str | None
+    legal_ogrn: str | None
+    legal_name: str | None
+    legal_authorized: bool | None  # the entity's recorded authorisation (a contract); None: no entity linked
+    legal_distributor: str | None  # the code of the distributor it buys from
 
 
 @dataclass(frozen=True)
@@ -155,12 +167,39 @@ def _has_flag(flags: Any, flag: str) -> ColumnElement[bool]:
     return cast(flags, String).like(f'%"{flag}"%')
 
 
+def _firm(obs: Any, value: Any) -> ColumnElement[Decimal | None]:
+    """`value` (one of the observation's prices) when the reading is firm, else NULL: a page stating it has no firm
+    price, a blocked one or a suspect price (far from the RRP: likely misread) gives none of its prices."""
+    firm = and_(value.is_not(None), obs.price_suspect == false(), *(~_has_flag(obs.flags, f) for f in NOT_FIRM_FLAGS))
+    return case((firm, value), else_=null())
+
+
 def firm_price(obs: Any) -> ColumnElement[Decimal | None]:
-    """The observation's price when it is a firm one, else NULL: a suspect price (far from the RRP) is none."""
-    firm = and_(
-        obs.price.is_not(None), obs.price_suspect == false(), *(~_has_flag(obs.flags, f) for f in NOT_FIRM_FLAGS)
-    )
-    return case((firm, obs.price), else_=null())
+    """The observation's (shown) price when it is a firm one, else NULL."""
+    return _firm(obs, obs.price)
+
+
+def _basis_price(obs: Any, basis: PriceBasis) -> ColumnElement[Decimal | None]:
+    """The firm price dumping judges on `basis`: the seller's own or the card price, each falling back to the
+    shown one where the page has none (a shop has only the one price)."""
+    if basis == "seller":
+        return func.coalesce(_firm(obs, obs.seller_price), firm_price(obs))
+    if basis == "card":
+        return func.coalesce(_firm(obs, obs.card_price), firm_price(obs))
+    return firm_price(obs)
+
+
+def _basis_price_at(
+    obs: Any, default: PriceBasis, by_distributor: Mapping[str, PriceBasis]
+) -> ColumnElement[Decimal | None]:
+    """`_basis_price` with each distributor's own basis, for a statement that joins the observation's Distributor."""
+    overrides = [
+        (Distributor.code.in_(sorted(c for c, b in by_distributor.items() if b == basis)), _basis_price(obs, basis))
+        for basis in ("seller", "shown", "card")
+        if basis != default and basis in by_distributor.values()
+    ]
+    fallback = _basis_price(obs, default)
+    return case(*overrides, else_=fallback) if overrides else fallback
 
 
 def _latest_run(*conditions: ColumnElement[bool]) -> Subquery:
@@ -341,7 +380,8 @@ def _reading(obs: Any, rp: Subquery) -> list[ColumnElement[Any]]:
 
 def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[OfferState]:
     """The latest counted observation of every matched listing (or its gone state), joined to what the rules
-    compare it with: the price list and the dumping tolerance in force on its date, its last known reading."""
+    compare it with: the price list and the dumping tolerance in force on its date, its last known reading, the
+    seller's legal entity. One statement (a rules run reads 50,000 of these)."""
     periods = price_periods(session, tz)
     latest = latest_observations(matched_only=True)
     unevaluated = _unevaluated_runs(session)
@@ -363,6 +403,8 @@ def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[
         .scalar_subquery()
     )
     tolerance, promo = _tolerance(dumping, tz, obs.observed_at)
+    supplier = aliased(Distributor)
+    gone = _gone_now(obs)
     stmt = (
         select(
             Listing.id.label("listing_id"),
@@ -393,6 +435,14 @@ def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[
             case((or_(_gone_now(obs), obs.stock == StockState.OUT_OF_STOCK), last_in_stock), else_=null()).label(
                 "last_in_stock_at"
             ),
+            case((gone, null()), else_=_firm(obs, obs.seller_price)).label("seller_price"),
+            case((gone, null()), else_=_firm(obs, obs.card_price)).label("card_price"),
+            Listing.region.label("region"),
+            func.coalesce(LegalEntity.tax_id, Seller.tax_id).label("legal_tax_id"),
+            LegalEntity.ogrn.label("legal_ogrn"),
+            func.coalesce(LegalEntity.legal_name, Seller.legal_name).label("legal_name"),
+            LegalEntity.authorized.label("legal_authorized"),
+            supplier.code.label("legal_distributor"),
         )
         .select_from(latest)
         .join(obs, obs.id == latest.c.id)
@@ -400,6 +450,8 @@ def latest_offers(session: Session, tz: ZoneInfo, dumping: DumpingRule) -> list[
         .join(Seller, Seller.id == Listing.seller_id)
         .join(Distributor, Distributor.id == Seller.distributor_id)
         .join(Product, Product.id == Listing.product_id)
+        .outerjoin(LegalEntity, LegalEntity.id == Seller.legal_entity_id)
+        .outerjoin(supplier, supplier.id == LegalEntity.distributor_id)
         .outerjoin(rp, rp.c.distributor_id == Seller.distributor_id)
         .outerjoin(periods, _in_force(periods, Listing.product_id, obs.observed_at))
     )
@@ -461,19 +513,26 @@ SPELL_CHUNK = 5_000  # listings per statement: well under both databases' limits
 
 
 def dumping_spells(
-    session: Session, rule: DumpingRule, tz: ZoneInfo, listing_ids: Sequence[int], alert_rule: str
+    session: Session,
+    rule: DumpingRule,
+    tz: ZoneInfo,
+    listing_ids: Sequence[int],
+    alert_rule: str,
+    *,
+    price_basis: Mapping[str, PriceBasis] | None = None,
 ) -> dict[int, Spell]:
     """For listings dumping now: since when (back through their counted history, against the RRP and tolerance
     in force on each observation's date) and how many earlier `alert_rule` alerts on them were resolved.
 
-    Observations without a firm price neither extend nor break a spell.
+    The price judged is the basis price (`rule.price_basis`; `price_basis`: distributor code → its own basis).
+    Observations without a firm basis price neither extend nor break a spell.
     """
     periods = price_periods(session, tz)
     spells: dict[int, Spell] = {}
     for start in range(0, len(listing_ids), SPELL_CHUNK):
         chunk = list(listing_ids[start : start + SPELL_CHUNK])
         hist = aliased(Observation)
-        price = firm_price(hist)
+        price = _basis_price_at(hist, rule.price_basis, price_basis or {})
         tolerance, _ = _tolerance(rule, tz, hist.observed_at)
         history = (
             select(

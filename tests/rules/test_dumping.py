@@ -39,6 +39,12 @@ def test_price_below_the_tolerance_opens_a_warning_with_its_numbers(make_world: 
         "days_in_violation": 1,
         "repeat_offences": 0,
         "promo": None,
+        "price_basis": "seller",  # a shop has one price: the shown one is the seller's
+        "shown_price": "9400.00",
+        "seller_price": None,
+        "card_price": None,
+        "region": None,
+        "legal_entity": None,
     }
     assert dt.datetime.fromisoformat(alert.details["observed_at"]) == day(1)
     # Money and percentages as the messages write them (crawler.i18n), not as decimal strings.

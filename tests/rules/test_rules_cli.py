@@ -41,6 +41,8 @@ def test_rules_run_reports_per_rule_and_a_second_run_nothing(
         "parallel_import": (0, 0, 0),
         "price_move": (0, 0, 0),
         "assortment_gap": (0, 0, 0),
+        "platform_discount": (0, 0, 0),
+        "unlisted_storefront": (0, 0, 0),
     }
 
     table = pricewatch("rules", "run", "--config", str(config), "--db", db_url)

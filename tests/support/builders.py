@@ -6,7 +6,8 @@
     run = world.crawl("shop", day(1), [Seen("TL-1001", price="9000")])    # one finished, ok crawl run
 
 A `Seen` is one offer as the store pipeline receives it: matched to a catalog vendor code (or to nothing),
-with the price, stock, flags and markers a correct crawler reports.
+with the price, stock, flags and markers a correct crawler reports; on a marketplace also the seller's own and the
+card price, the delivery region and the seller's legal entity (its ИНН), written straight into their columns.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
 from crawler.config import Config, parse_config
 from crawler.items import Health, StockState
@@ -30,7 +32,7 @@ from fixtures.pilot.scenario import MARKETPLACE, offers
 from storage.catalog_import import import_catalog
 from storage.codes import normalize_gtin, normalize_vendor_code
 from storage.engine import session_scope
-from storage.models import MatchMethod, RunStatus
+from storage.models import LegalEntity, LegalEntitySource, Listing, MatchMethod, Observation, RunStatus, Seller
 from storage.queries import catalog
 from storage.queries.crawl_runs import finish_run, start_run
 from storage.queries.listings import (
@@ -83,6 +85,12 @@ class Seen:
     flags: tuple[str, ...] = ()
     markers: tuple[str, ...] = ()
     currency: str | None = "RUB"
+    seller_price: str | None = None  # a marketplace's: the seller's own price before the platform's discount
+    card_price: str | None = None
+    region: str | None = None  # the delivery region's code; the default URL then carries it
+    tax_id: str | None = None  # the seller's ИНН as the marketplace publishes it: links the seller to that entity
+    legal_name: str | None = None
+    ogrn: str | None = None
 
 
 def pilot_seen(site: str, n: int) -> list[Seen]:
@@ -208,6 +216,8 @@ class World:
                 for listing, o in zip(listings, offers, strict=True)
             ]
             insert_observations(session, run.id, rows)
+            for listing, o in zip(listings, offers, strict=True):
+                self._marketplace_columns(session, run.id, ids[(listing.seller_id, listing.url)], listing, o)
             finish_run(
                 session,
                 run.id,
@@ -225,6 +235,66 @@ class World:
                 record_gone(session, run.id, d_id, at=run.finished_at, complete=complete, missing_is_gone=feed)
             return run.id
 
+    def legal_entity(
+        self,
+        tax_id: str,
+        *,
+        name: str | None = None,
+        ogrn: str | None = None,
+        authorized: bool | None = None,
+        distributor: str | None = None,
+        source: LegalEntitySource = LegalEntitySource.CONTRACT,
+    ) -> int:
+        """The legal entity with this ИНН (added if missing), with what is given set on it; returns its id."""
+        with session_scope(self.engine) as session:
+            return self._legal_entity(
+                session, tax_id, name=name, ogrn=ogrn, authorized=authorized, distributor=distributor, source=source
+            )
+
+    def _legal_entity(
+        self,
+        session: Session,
+        tax_id: str,
+        *,
+        name: str | None = None,
+        ogrn: str | None = None,
+        authorized: bool | None = None,
+        distributor: str | None = None,
+        source: LegalEntitySource = LegalEntitySource.MARKETPLACE,
+    ) -> int:
+        entity = session.scalar(select(LegalEntity).where(LegalEntity.tax_id == tax_id))
+        if entity is None:
+            entity = LegalEntity(tax_id=tax_id, authorized=False, source=source)
+            session.add(entity)
+        entity.legal_name = name or entity.legal_name
+        entity.ogrn = ogrn or entity.ogrn
+        if authorized is not None:
+            entity.authorized = authorized
+        if distributor is not None:
+            entity.distributor_id = self.distributors[distributor]
+        session.flush()
+        return entity.id
+
+    def _marketplace_columns(
+        self, session: Session, run_id: int, listing_id: int, listing: ListingSeen, offer: Seen
+    ) -> None:
+        """What the store writes beside a shop's reading (its own columns): the seller's and the card price, the
+        listing's region, the seller's legal entity."""
+        if offer.seller_price is not None or offer.card_price is not None:
+            session.execute(
+                update(Observation)
+                .where(Observation.crawl_run_id == run_id, Observation.listing_id == listing_id)
+                .values(
+                    seller_price=None if offer.seller_price is None else Decimal(offer.seller_price),
+                    card_price=None if offer.card_price is None else Decimal(offer.card_price),
+                )
+            )
+        if offer.region is not None:
+            session.execute(update(Listing).where(Listing.id == listing_id).values(region=offer.region))
+        if offer.tax_id is not None:
+            entity_id = self._legal_entity(session, offer.tax_id, name=offer.legal_name, ogrn=offer.ogrn)
+            session.execute(update(Seller).where(Seller.id == listing.seller_id).values(legal_entity_id=entity_id))
+
     def plan(self, distributor: str, month: dt.date, quantities: Mapping[str, int]) -> None:
         """A sales plan for `distributor` in `month` (its first day): vendor code → units."""
         with session_scope(self.engine) as session:
@@ -235,7 +305,9 @@ class World:
         code = offer.vendor_code
         return ListingSeen(
             seller_id=seller_id,
-            url=offer.url or f"https://shop.test/{code or 'other'}/{offer.seller or ''}",
+            url=offer.url
+            or f"https://shop.test/{code or 'other'}/{offer.seller or ''}"
+            + (f"?dest={offer.region}" if offer.region else ""),
             seller_sku=None,
             title=offer.title or (f"Термолайн {code}" if code else "Чужой товар"),
             raw_vendor_code=code,

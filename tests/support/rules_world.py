@@ -35,6 +35,18 @@ BASE: dict[str, Any] = {
     "sellers": [{"marketplace": "market", "seller_id": "s-1", "name": "Официальный магазин"}],
 }
 
+# The marketplace read per delivery region (its `regions`), as «Витрина» is: each listing carries a region code.
+MARKET_REGIONS = [
+    {"code": "msk", "name": "Москва", "query": {"dest": "-1257786"}},
+    {"code": "spb", "name": "Санкт-Петербург", "query": {"dest": "-1198055"}},
+    {"code": "nsk", "name": "Новосибирск", "query": {"dest": "-364763"}},
+]
+
+
+def distributors(**market: Any) -> list[dict[str, Any]]:
+    """BASE's distributors with these settings on the marketplace (`regions=MARKET_REGIONS`, `price_basis=…`)."""
+    return [d | market if d["code"] == "market" else dict(d) for d in BASE["distributors"]]
+
 
 MakeWorld = Callable[..., World]
 
@@ -71,12 +83,16 @@ def outbox_keys(world: World) -> list[str]:
 
 
 def subject_key(alert: Alert) -> str:
-    """`shop/TL-1001`, `market/TL-1001/s-2` (a marketplace seller), `Москва/TL-1001` (a region), `shop` (a crawl)."""
+    """`shop/TL-1001`, `market/TL-1001/s-2` (a marketplace seller), `Москва/TL-1001` (a region), `market/spb/TL-1001`
+    (a marketplace's region), `market/s-2` (a storefront), `shop` (a crawl)."""
     d = alert.details
     if alert.rule == "crawler_health":
         return str(d["distributor_code"])
     if alert.rule == "regional_shortage":
-        return f"{d['region']}/{d['vendor_code']}"
+        where = [d["marketplace"], d["region"]] if "marketplace" in d else [d["region"]]
+        return "/".join([*where, d["vendor_code"]])
+    if alert.rule == "unlisted_storefront":
+        return f"{d['distributor_code']}/{d['seller_code']}"
     seller = d.get("seller_code")
     parts = [d["distributor_code"], d["vendor_code"]] + ([seller] if seller != d["distributor_code"] else [])
     return "/".join(parts)
