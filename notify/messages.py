@@ -6,7 +6,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -142,11 +142,17 @@ def _seller(details: dict[str, Any], t: Texts) -> str | None:
 
 
 class _Lines:
-    """An alert's labelled lines, in the order they are added; an empty value adds no line."""
+    """An alert's labelled lines, in the order they are added; an empty value adds no line. `regions`: region
+    code → name, as the alert's marketplace names them."""
 
-    def __init__(self, texts: Texts) -> None:
+    def __init__(self, texts: Texts, regions: Mapping[str, str] | None = None) -> None:
         self.t = texts
+        self.regions = regions or {}
         self.lines: list[tuple[str, str]] = []
+
+    def region(self, code: object) -> None:
+        if code:
+            self.add("label.region", self.regions.get(str(code), str(code)))
 
     def add(self, label: str, value: object) -> None:
         if value not in (None, "", []):
@@ -172,12 +178,55 @@ def _dumping_lines(d: dict[str, Any], out: _Lines) -> None:
         out.add("label.price_was", t("label.price_vs_rrp", price=price, rrp=rrp, deviation=deviation))
         return
     out.add("label.price", t("label.price_vs_rrp", price=price, rrp=rrp, deviation=deviation))
-    if d.get("threshold_price") is not None:
-        threshold, tolerance = t.money(d["threshold_price"], cur), t.pct(d.get("tolerance_pct"), signed=False)
-        out.add("label.threshold", t("label.threshold_value", price=threshold, tolerance=tolerance))
+    _threshold_line(d, out)
+    _basis_lines(d, out)
     out.add("label.days_in_violation", d.get("days_in_violation"))
     out.add("label.repeat_offences", d.get("repeat_offences") or None)
     out.add("label.promo", d.get("promo"))
+
+
+def _threshold_line(d: dict[str, Any], out: _Lines) -> None:
+    t, cur = out.t, d.get("currency")
+    if d.get("threshold_price") is not None:
+        threshold, tolerance = t.money(d["threshold_price"], cur), t.pct(d.get("tolerance_pct"), signed=False)
+        out.add("label.threshold", t("label.threshold_value", price=threshold, tolerance=tolerance))
+
+
+def _basis_lines(d: dict[str, Any], out: _Lines) -> None:
+    """Which price dumping judged, and a marketplace's other prices beside it (a shop has only the one)."""
+    if d.get("seller_price") is None and d.get("card_price") is None:
+        return
+    t, cur = out.t, d.get("currency")
+    if d.get("price_basis"):
+        out.add("label.price_basis", t.word("basis", d["price_basis"]))
+    for key in ("shown_price", "seller_price", "card_price"):
+        if d.get(key) is not None:
+            out.add(f"label.{key}", t.money(d[key], cur))
+
+
+def _platform_discount_lines(d: dict[str, Any], out: _Lines) -> None:
+    """The low price the buyer sees against the RRP, the seller's own beside it: the platform's discount, not his."""
+    t, cur, rrp = out.t, d.get("currency"), d.get("rrp")
+    shown = d.get("shown_price", d.get("price"))
+    for key, value in (
+        ("shown_price", shown),
+        ("card_price", d.get("card_price")),
+        ("seller_price", d.get("seller_price")),
+    ):
+        if value is not None:
+            line = t(
+                "label.price_vs_rrp",
+                price=t.money(value, cur),
+                rrp=t.money(rrp, cur),
+                deviation=t.pct(_deviation(value, rrp)),
+            )
+            out.add(f"label.{key}", line)
+    _threshold_line(d, out)
+    out.add("label.note", t("note.platform_discount"))
+
+
+def _unlisted_storefront_lines(d: dict[str, Any], out: _Lines) -> None:
+    out.add("label.note", out.t("note.unlisted_storefront"))
 
 
 def _stock_out_lines(d: dict[str, Any], out: _Lines) -> None:
@@ -203,7 +252,8 @@ def _low_stock_lines(d: dict[str, Any], out: _Lines) -> None:
 
 
 def _regional_shortage_lines(d: dict[str, Any], out: _Lines) -> None:
-    out.add("label.region", d.get("region"))
+    out.region(d.get("region"))
+    out.add("label.marketplace", d.get("marketplace"))
     out.add("label.distributors", ", ".join(str(c) for c in d.get("distributors") or []))
 
 
@@ -249,6 +299,8 @@ _RULE_LINES: dict[str, Callable[[dict[str, Any], _Lines], None]] = {
     "crawler_health": _crawler_health_lines,
     "assortment_gap": _assortment_gap_lines,
     "delivery": _delivery_lines,
+    "platform_discount": _platform_discount_lines,
+    "unlisted_storefront": _unlisted_storefront_lines,
 }
 
 
@@ -262,9 +314,24 @@ def _now_lines(rule: str, d: dict[str, Any], out: _Lines) -> None:
     out.add("label.stock_now", t.word("stock", d.get("current_stock")))
 
 
-def _rule_lines(rule: str, d: dict[str, Any], t: Texts) -> list[tuple[str, str]]:
-    """The lines of the rule's own details (none for a rule without any)."""
-    out = _Lines(t)
+def _legal_entity(d: dict[str, Any], t: Texts) -> str | None:
+    """«ООО «X», ИНН 7701234507»: the legal entity behind the storefront, as the alert recorded it."""
+    entity = d.get("legal_entity")
+    if not isinstance(entity, dict) or not entity.get("tax_id"):
+        return None
+    if not entity.get("name"):
+        return t("label.tax_id_value", tax_id=entity["tax_id"])
+    return t("label.legal_entity_value", name=entity["name"], tax_id=entity["tax_id"])
+
+
+def _rule_lines(
+    rule: str, d: dict[str, Any], t: Texts, regions: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """Who is behind the storefront and where, then the lines of the rule's own details (none for some)."""
+    out = _Lines(t, regions)
+    out.add("label.legal_entity", _legal_entity(d, t))
+    if rule != "regional_shortage":  # its region is the finding itself, among its own lines
+        out.region(d.get("region"))
     describe = _RULE_LINES.get(rule)
     if describe is not None:
         describe(d, out)
@@ -286,12 +353,21 @@ def _link(snapshot: dict[str, Any], base_url: str | None) -> str | None:
     return panel_url(base_url, violation_path(int(snapshot["alert_id"]))) or details.get("url")
 
 
-def alert_view(snapshot: dict[str, Any], texts: Texts, base_url: str | None = None) -> AlertView:
-    """`base_url`: the web panel's (`web.base_url`); its page of the alert is then the link."""
+def region_names(config: Config, snapshot: dict[str, Any]) -> dict[str, str]:
+    """Region code → name at the alert's marketplace, as its config entry lists them."""
+    code = (snapshot.get("details") or {}).get("distributor_code")
+    return {r.code: r.name for d in config.distributors if d.code == code for r in d.regions}
+
+
+def alert_view(
+    snapshot: dict[str, Any], texts: Texts, base_url: str | None = None, regions: Mapping[str, str] | None = None
+) -> AlertView:
+    """`base_url`: the web panel's (`web.base_url`); its page of the alert is then the link. `regions`: region
+    code → name (`region_names`)."""
     details: dict[str, Any] = snapshot.get("details") or {}
     rule, kind, severity = snapshot["rule"], snapshot["kind"], snapshot["severity"]
     seller = _seller(details, texts)
-    lines = ([(texts("label.seller"), seller)] if seller else []) + _rule_lines(rule, details, texts)
+    lines = ([(texts("label.seller"), seller)] if seller else []) + _rule_lines(rule, details, texts, regions)
     return AlertView(
         alert_id=int(snapshot["alert_id"]),
         rule=rule,
@@ -320,7 +396,7 @@ def _email_subject(subject: str, texts: Texts, repeat: bool) -> str:
 
 def telegram_alert(snapshot: dict[str, Any], config: Config) -> TelegramMessage:
     texts = texts_for(config)
-    view = alert_view(snapshot, texts, config.web.base_url)
+    view = alert_view(snapshot, texts, config.web.base_url, region_names(config, snapshot))
     buttons: list[tuple[str, str]] = []
     if view.kind == "opened" and view.rule in FEEDBACK_RULES:
         buttons = [
@@ -334,7 +410,7 @@ def telegram_alert(snapshot: dict[str, Any], config: Config) -> TelegramMessage:
 def email_alert(snapshot: dict[str, Any], config: Config) -> EmailContent:
     """The email of one alert event; a resolved one says so in its subject."""
     texts = texts_for(config)
-    view = alert_view(snapshot, texts, config.web.base_url)
+    view = alert_view(snapshot, texts, config.web.base_url, region_names(config, snapshot))
     key = "email.resolved_subject" if view.kind == "resolved" else "email.alert_subject"
     subject = _email_subject(texts(key, rule=view.rule_title, subject=view.headline), texts, view.repeat)
     return EmailContent(

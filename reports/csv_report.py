@@ -10,7 +10,7 @@ and a decimal comma (what that Excel expects, so it opens in columns with number
 `DD.MM.YYYY HH:MM:SS` in the config's time zone (evidence times in UTC, as the header says). Headers stay the
 same in both, so one file can be read by either.
 
-In both, text that a spreadsheet would run as a formula is escaped.
+In both, text that a spreadsheet would run as a formula is escaped. Columns are only ever added at the end.
 """
 
 from __future__ import annotations
@@ -53,6 +53,13 @@ COLUMNS = (
     "html_file",
     "html_sha256",
     "evidence_captured_at_utc",
+    "region",
+    "price_basis",
+    "shown_price",
+    "seller_price",
+    "card_price",
+    "tax_id",
+    "legal_entity_name",
 )
 
 
@@ -119,6 +126,13 @@ def _row(v: Violation, data: ReportData, link_base: Path, dialect: CsvDialect) -
         html.link_from(link_base) if html else None,
         html.sha256 if html else None,
         captured,
+        v.region,
+        v.price_basis,
+        v.shown_price,
+        v.seller_price,
+        v.card_price,
+        v.tax_id,
+        v.legal_name,
     ]
     return [_cell(value, dialect) for value in values]
 

@@ -12,7 +12,13 @@ Definitions the reports rely on (and state in their notes):
 - a day is *out of stock* for a distributor and product when every known-stock observation of the product
   there that day said out of stock, after the product had once been there in stock (one never stocked there is
   an assortment gap, not a stock-out: the stock-out rule never alerts on it); *lost potential sales* add, per
-  such day, the month's planned quantity divided by the days in the month, times the RRP valid that day.
+  such day, the month's planned quantity divided by the days in the month, times the RRP valid that day;
+- a marketplace dumping violation's price is the one dumping judged (`price_basis` in its details: the seller's
+  own, the shown or the card price); a *platform discount* is a shown (or card) price below the threshold that the
+  platform's discount made, the seller's own price respecting it: listed apart, never counted against the seller;
+- *offenders by legal entity* group the marketplace findings (violations, platform discounts, unlisted
+  storefronts) by the legal entity behind each storefront (ИНН), those without one as one group; a distributor's
+  report adds the marketplace findings of the legal entities that buy from it.
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ NIGHT_FROM = dt.time(22)
 NIGHT_UNTIL = dt.time(7)
 CENT = Decimal("0.01")
 ALL = "all"
+PLATFORM_DISCOUNT = "platform_discount"
+# The offenders tables' count per rule, in this order (a platform discount last: it is not the seller's doing).
+OFFENDER_RULES = ("dumping", "parallel_import", "unlisted_storefront", PLATFORM_DISCOUNT)
 
 
 @dataclass(frozen=True)
@@ -194,8 +203,10 @@ class HistorySeries:
 class _Point(NamedTuple):
     observed_at: dt.datetime
     local: dt.datetime
-    price: Decimal | None
+    price: Decimal | None  # shown
     stock: StockState
+    seller_price: Decimal | None = None
+    card_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -227,10 +238,48 @@ class Violation:
     signals: tuple[str, ...]
     html: EvidenceFile | None
     screenshot: EvidenceFile | None
+    seller_code: str = ""
+    marketplace: bool = False  # a storefront on a marketplace
+    region: str | None = None  # the listing's region code
+    region_name: str | None = None  # as the config names it
+    price_basis: str | None = None  # the price dumping judged: seller | shown | card (None: the shown price)
+    shown_price: Decimal | None = None  # at the observation `price` is from
+    seller_price: Decimal | None = None
+    card_price: Decimal | None = None
+    legal_entity_id: int | None = None
+    tax_id: str | None = None  # ИНН
+    legal_name: str | None = None
+    supplier_code: str | None = None  # the distributor the legal entity buys from
 
     @property
     def is_repeat(self) -> bool:
         return self.repeat_offences > 0
+
+
+@dataclass(frozen=True)
+class Offender:
+    """A legal entity behind marketplace storefronts with findings in the period (or, with `entity` None, every
+    storefront whose legal entity is not known)."""
+
+    entity: queries.LegalEntityRow | None
+    storefronts: list[queries.StorefrontRow]  # the entity's every storefront; unknown: those with findings
+    by_rule: dict[str, int]  # findings in the period per rule
+    open_now: int  # of them still open
+    worst_deviation_pct: Decimal | None  # the deepest of its dumping violations
+    findings: list[Violation]  # deepest first
+
+    @property
+    def seller_violations(self) -> int:
+        """What the entity's storefronts did themselves (a platform discount is not theirs)."""
+        return sum(n for rule, n in self.by_rule.items() if rule != PLATFORM_DISCOUNT)
+
+
+@dataclass(frozen=True)
+class PriceSplit:
+    """Who made the marketplace prices low: dumping by the seller against discounts the platform funds."""
+
+    seller_dumping: int
+    platform_discounts: list[Violation]  # deepest first
 
 
 @dataclass(frozen=True)
@@ -280,6 +329,22 @@ class ReportData:
     # Compliance per distributor and week / month of the period (storage/queries/compliance.py).
     compliance_weeks: list[ComplianceRow] = field(default_factory=list)
     compliance_months: list[ComplianceRow] = field(default_factory=list)
+    # Platform discounts and unlisted storefronts at the report's distributors (not violations of the seller).
+    findings: list[Violation] = field(default_factory=list)
+    # Marketplace findings (violations too) of legal entities buying from the report's distributors.
+    bought: list[Violation] = field(default_factory=list)
+    entities: dict[int, queries.LegalEntityRow] = field(default_factory=dict)
+
+    def offenders(self) -> list[Offender]:
+        """The report's marketplace findings by legal entity: most seller violations first, unknown entity last."""
+        return offenders(self.violations + self.findings + self.bought, self.entities)
+
+    def price_split(self) -> PriceSplit:
+        """Marketplace dumping by the sellers against the platform's discounts, at the report's distributors."""
+        return PriceSplit(
+            seller_dumping=sum(1 for v in self.violations if v.rule == "dumping" and v.marketplace),
+            platform_discounts=_deepest_first([v for v in self.findings if v.rule == PLATFORM_DISCOUNT]),
+        )
 
     def section(self, code: str) -> ReportData:
         """The same report restricted to one distributor."""
@@ -311,7 +376,13 @@ class ReportData:
             for s in self.summaries
             if distributor(s.code)
         ]
-        return self._narrowed(distributor, summaries=summaries, violations=violations, stock=stock_rows)
+        return self._narrowed(
+            distributor,
+            summaries=summaries,
+            violations=violations,
+            stock=stock_rows,
+            findings=[v for v in self.findings if distributor(v.distributor_code) and violation(v)],
+        )
 
     def _narrowed(
         self,
@@ -320,11 +391,15 @@ class ReportData:
         summaries: list[DistributorSummary],
         violations: list[Violation],
         stock: list[StockRow],
+        findings: list[Violation] | None = None,
     ) -> ReportData:
-        """These summaries, violations and stock rows, with the history and compliance that go with them."""
+        """These summaries, violations, stock rows and findings (by default those of the distributors kept), with
+        the history, compliance and legal entities' findings that go with them."""
         listing_ids = {v.listing_id for v in violations}
         return replace(
             self,
+            findings=[v for v in self.findings if distributor(v.distributor_code)] if findings is None else findings,
+            bought=[v for v in self.bought if v.supplier_code is not None and distributor(v.supplier_code)],
             summaries=summaries,
             violations=violations,
             history={k: h for k, h in self.history.items() if k in listing_ids},
@@ -403,12 +478,20 @@ class _Collector:
     def collect(self, code: str | None) -> ReportData:
         dists = self._distributors(code)
         by_id = {d.id: d for d in dists}
-        alerts = queries.violation_alerts(self.session, by_id, self.period.start, self.period.end, self.rules)
-        scan = self._scan(by_id, {a.listing_id for a in alerts})
-        rrp = self._rrp_book(alerts, scan.stock_days)
-        violations = self._violations(alerts, by_id, scan.points, rrp)
+        everyone = {d.id: d for d in queries.distributors(self.session)}  # the marketplaces of bought findings
+        start, end = self.period.start, self.period.end
+        found = queries.violation_alerts(self.session, by_id, start, end, (*self.rules, *queries.ENTITY_FINDINGS))
+        alerts = [a for a in found if a.rule in self.rules]
+        extra = [a for a in found if a.rule not in self.rules]
+        bought = queries.violation_alerts(
+            self.session, by_id, start, end, (*queries.VIOLATION_RULES, *queries.ENTITY_FINDINGS), bought_from=True
+        )
+        scan = self._scan(by_id, found, bought)
+        rrp = self._rrp_book([*found, *bought], scan.stock_days)
+        violations = self._violations(alerts, by_id, scan.points, rrp, everyone)
         history = self._history(violations, scan.points, rrp)
         stock = self._stock(scan.stock_days, by_id, rrp)
+        entity_ids = {a.legal_entity_id for a in (*found, *bought) if a.legal_entity_id is not None and a.marketplace}
         return ReportData(
             period=self.period,
             generated_at=clock.utcnow(),
@@ -422,6 +505,9 @@ class _Collector:
             brand=queries.catalog_brand(self.session),
             compliance_weeks=self._compliance(by_id, "week"),
             compliance_months=self._compliance(by_id, "month"),
+            findings=self._violations(extra, by_id, scan.points, rrp, everyone),
+            bought=self._violations(bought, everyone, scan.points, rrp, everyone),
+            entities=queries.legal_entities(self.session, entity_ids),
         )
 
     def _compliance(self, dists: dict[int, queries.DistributorRow], period: PeriodName) -> list[ComplianceRow]:
@@ -435,17 +521,28 @@ class _Collector:
             return [queries.require_distributor(self.session, code)]
         return queries.distributors(self.session)
 
-    def _scan(self, dists: dict[int, queries.DistributorRow], violated: set[int]) -> _Scan:
-        """The observation pass, then the history of violated listings matched to no product (not in that pass)."""
+    def _scan(
+        self,
+        dists: dict[int, queries.DistributorRow],
+        alerts: Sequence[queries.ViolationAlertRow],
+        bought: Sequence[queries.ViolationAlertRow],
+    ) -> _Scan:
+        """The observation pass, then the full history of the listings it leaves out or cannot judge: matched to no
+        product, outside the report's distributors (`bought`), or judged on the seller's or the card price."""
+        violated = {a.listing_id for a in alerts}
         scan = self._observation_pass(dists, violated)
         for listing_points in scan.points.values():
             listing_points.sort(key=lambda p: p.observed_at)
-        unmatched = queries.listing_history(
-            self.session, violated - set(scan.points), self.period.start, self.period.end
+        # A shop has only the one price: its dumping needs nothing beyond the pass whatever the basis says.
+        detailed = {a.listing_id for a in alerts if a.marketplace and _judged_on(a) != "shown"}
+        detailed |= {a.listing_id for a in bought}
+        history = queries.listing_history(
+            self.session, (violated - set(scan.points)) | detailed, self.period.start, self.period.end
         )
-        for listing_id, rows in unmatched.items():
+        for listing_id, rows in history.items():
             scan.points[listing_id] = [
-                _Point(r.observed_at, self.period.local(r.observed_at), r.price, r.stock) for r in rows
+                _Point(r.observed_at, self.period.local(r.observed_at), r.price, r.stock, r.seller_price, r.card_price)
+                for r in rows
             ]
         return scan
 
@@ -480,8 +577,10 @@ class _Collector:
         dists: dict[int, queries.DistributorRow],
         points: dict[int, list[_Point]],
         rrp: RrpBook,
+        everyone: dict[int, queries.DistributorRow],
     ) -> list[Violation]:
-        """One per alert, by distributor (in `dists` order), then deepest deviation first."""
+        """One per alert, by distributor (in `dists` order), then deepest deviation first; `everyone`: every
+        distributor by id (a legal entity's supplier)."""
         evidence = evidence_queries.evidence_by_ids(
             self.session, [i for a in alerts for i in (a.evidence_html_id, a.evidence_screenshot_id)]
         )
@@ -494,6 +593,7 @@ class _Collector:
                 times=times.get(a.listing_id, []),
                 rrp=rrp,
                 evidence=evidence,
+                supplier=everyone.get(a.supplier_id) if a.supplier_id is not None else None,
             )
             for a in alerts
         ]
@@ -524,12 +624,25 @@ class _Collector:
         times: Sequence[dt.datetime],
         rrp: RrpBook,
         evidence: dict[int, evidence_queries.StoredEvidence],
+        supplier: queries.DistributorRow | None,
     ) -> Violation:
         """`points` of the alert's listing, oldest first; `times` their observation times."""
         inside = _violation_observations(alert, points, times, rrp)
-        price, price_rrp = _violation_price(alert, inside)
+        price, price_rrp, deepest = _violation_price(alert, inside)
+        details = alert.details
+        shown, own, card = (
+            (deepest.price, deepest.seller_price, deepest.card_price)
+            if deepest is not None
+            else (
+                _money(details.get("shown_price")),
+                _money(details.get("seller_price")),
+                _money(details.get("card_price")),
+            )
+        )
+        recorded = details.get("legal_entity")
+        entity: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
         first_seen, last_seen = self._seen(alert, inside)
-        spread = _spread([p.local for p, _ in inside])
+        spread = _spread([p.local for p, _, _ in inside])
         return Violation(
             alert_id=alert.alert_id,
             rule=alert.rule,
@@ -558,10 +671,34 @@ class _Collector:
             signals=_signal_names(alert.details),
             html=self._evidence(alert.evidence_html_id, evidence),
             screenshot=self._evidence(alert.evidence_screenshot_id, evidence),
+            seller_code=alert.seller_code,
+            marketplace=alert.marketplace,
+            region=alert.region,
+            region_name=self._region_name(dist.code, alert.region),
+            price_basis=details.get("price_basis") if alert.rule in JUDGED_RULES and alert.marketplace else None,
+            shown_price=shown,
+            seller_price=own,
+            card_price=card,
+            legal_entity_id=alert.legal_entity_id,
+            # What the alert recorded when the seller's entity is no longer linked (a person's review undid it).
+            tax_id=alert.tax_id or entity.get("tax_id"),
+            legal_name=alert.legal_name or entity.get("name"),
+            supplier_code=supplier.code if supplier else None,
         )
 
+    def _region_name(self, distributor_code: str, region: str | None) -> str | None:
+        """The region's name as the marketplace's config entry gives it (its code when the config lost it)."""
+        if region is None:
+            return None
+        for d in self.config.distributors:
+            if d.code == distributor_code:
+                for r in d.regions:
+                    if r.code == region:
+                        return r.name
+        return region
+
     def _seen(
-        self, alert: queries.ViolationAlertRow, inside: Sequence[tuple[_Point, Decimal | None]]
+        self, alert: queries.ViolationAlertRow, inside: Sequence[tuple[_Point, Decimal | None, Decimal | None]]
     ) -> tuple[dt.datetime, dt.datetime]:
         """The first and last violation observation; without any, the alert's own span within the period."""
         if inside:
@@ -637,33 +774,58 @@ class _Collector:
         return kept
 
 
+# The rules whose price is judged against the RRP: an observation counts only below it.
+JUDGED_RULES = ("dumping", PLATFORM_DISCOUNT)
+
+
+def _judged_on(alert: queries.ViolationAlertRow) -> str:
+    """Which price of an observation the alert is about: dumping's basis (the seller's own, the card or the shown
+    price), a platform discount's the lowest the buyer sees (shown or card), any other rule's the shown price."""
+    if alert.rule == PLATFORM_DISCOUNT:
+        return "lowest"
+    basis = alert.details.get("price_basis") if alert.rule == "dumping" else None
+    return basis if basis in ("seller", "card") else "shown"
+
+
+def _price_of(p: _Point, judged_on: str) -> Decimal | None:
+    if judged_on == "seller":
+        return p.seller_price if p.seller_price is not None else p.price
+    if judged_on == "card":
+        return p.card_price if p.card_price is not None else p.price
+    if judged_on == "lowest" and p.card_price is not None and (p.price is None or p.card_price < p.price):
+        return p.card_price
+    return p.price
+
+
 def _violation_observations(
     alert: queries.ViolationAlertRow, points: Sequence[_Point], times: Sequence[dt.datetime], rrp: RrpBook
-) -> list[tuple[_Point, Decimal | None]]:
-    """The alert's observations, each with its day's RRP: from the one that opened it to its last confirmation,
-    for dumping only those below the RRP."""
+) -> list[tuple[_Point, Decimal | None, Decimal | None]]:
+    """The alert's observations, each with the price it is judged on and its day's RRP: from the one that opened
+    it to its last confirmation, for dumping and platform discounts only those below the RRP."""
     opening = bisect.bisect_right(times, alert.opened_at)  # the observation that opened it is the last before
     window_start = times[opening - 1] if opening else alert.opened_at
     first, last = bisect.bisect_left(times, window_start), bisect.bisect_right(times, alert.last_seen_at)
-    dumping = alert.rule == "dumping"
+    judged, judged_on = alert.rule in JUDGED_RULES, _judged_on(alert)
     inside = []
     for p in points[first:last]:
         day_rrp = rrp.on(alert.product_id, p.local.date())
-        if dumping and (p.price is None or day_rrp is None or p.price >= day_rrp):
+        price = _price_of(p, judged_on)
+        if judged and (price is None or day_rrp is None or price >= day_rrp):
             continue
-        inside.append((p, day_rrp))
+        inside.append((p, price, day_rrp))
     return inside
 
 
 def _violation_price(
-    alert: queries.ViolationAlertRow, inside: Sequence[tuple[_Point, Decimal | None]]
-) -> tuple[Decimal | None, Decimal | None]:
-    """Price and RRP of the observation deepest below the RRP; without a priced one, those the alert recorded."""
-    priced = [(p, r) for p, r in inside if p.price is not None]
+    alert: queries.ViolationAlertRow, inside: Sequence[tuple[_Point, Decimal | None, Decimal | None]]
+) -> tuple[Decimal | None, Decimal | None, _Point | None]:
+    """Price and RRP of the observation deepest below the RRP, and that observation; without a priced one, those
+    the alert recorded."""
+    priced = [(p, price, r) for p, price, r in inside if price is not None]
     if not priced:
-        return _money(alert.details.get("price")), _money(alert.details.get("rrp"))
-    deepest, price_rrp = min(priced, key=lambda pr: (*_depth(pr[0].price, pr[1]), pr[0].observed_at))
-    return deepest.price, price_rrp
+        return _money(alert.details.get("price")), _money(alert.details.get("rrp")), None
+    deepest, price, price_rrp = min(priced, key=lambda pr: (*_depth(pr[1], pr[2]), pr[0].observed_at))
+    return price, price_rrp, deepest
 
 
 def _spread(local_times: Sequence[dt.datetime]) -> _Spread:
@@ -757,6 +919,51 @@ def _by_distributor(rows: Iterable[_Row]) -> dict[str, list[_Row]]:
 
 def _dumping_deviations(violations: Sequence[Violation]) -> list[Decimal]:
     return [v.deviation_pct for v in violations if v.rule == "dumping" and v.deviation_pct is not None]
+
+
+def _deepest_first(violations: Iterable[Violation]) -> list[Violation]:
+    """Deepest deviation first; those without one (no RRP) after them."""
+    return sorted(violations, key=lambda v: (v.deviation_pct is None, v.deviation_pct or Decimal(0), v.alert_id))
+
+
+def offenders(findings: Iterable[Violation], entities: dict[int, queries.LegalEntityRow]) -> list[Offender]:
+    """The marketplace `findings` (each alert once) by the legal entity behind the storefront; `entities` by id.
+
+    Most findings of the sellers' own first, then by ИНН; the storefronts of no known entity are the last group."""
+    groups: dict[int | None, dict[int, Violation]] = defaultdict(dict)
+    for v in findings:
+        if v.marketplace:
+            key = v.legal_entity_id if v.legal_entity_id in entities else None
+            groups[key].setdefault(v.alert_id, v)
+    rows = []
+    for key, found in groups.items():
+        mine = _deepest_first(found.values())
+        entity = entities.get(key) if key is not None else None
+        if entity is not None:
+            storefronts = entity.storefronts
+        else:
+            seen = {(v.distributor_code, v.seller_code): v for v in mine}
+            storefronts = [
+                queries.StorefrontRow(
+                    v.distributor_code, v.distributor_name, v.seller_code, v.seller_name, v.seller_authorized
+                )
+                for v in sorted(seen.values(), key=lambda v: (v.distributor_code, v.seller_name))
+            ]
+        by_rule: dict[str, int] = defaultdict(int)
+        for v in mine:
+            by_rule[v.rule] += 1
+        rows.append(
+            Offender(
+                entity=entity,
+                storefronts=storefronts,
+                by_rule=dict(by_rule),
+                open_now=sum(1 for v in mine if v.status == "open"),
+                worst_deviation_pct=min(_dumping_deviations(mine), default=None),
+                findings=mine,
+            )
+        )
+    rows.sort(key=lambda o: (o.entity is None, -o.seller_violations, o.entity.tax_id if o.entity else ""))
+    return rows
 
 
 def _deepest_listings(violations: Sequence[Violation]) -> list[int]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from crawler.config import Config
 from crawler.errors import UserError
 from crawler.i18n import Texts
+from storage.queries.reports import StorefrontRow
 
 # key: (Russian, English)
 REPORT_STRINGS: dict[str, tuple[str, str]] = {
@@ -18,6 +19,50 @@ REPORT_STRINGS: dict[str, tuple[str, str]] = {
     "sheet.stock": ("Остатки", "Stock"),
     "sheet.charts": ("Графики", "Charts"),
     "sheet.compliance": ("Соблюдение РРЦ", "Compliance"),
+    "sheet.offenders": ("Нарушители по юрлицам", "Offenders by legal entity"),
+    "sheet.platform": ("Скидки площадки", "Platform discounts"),
+    "report.offenders": ("Нарушители по юрлицам", "Offenders by legal entity"),
+    "report.offender_findings": ("Нарушения по юрлицам", "Findings by legal entity"),
+    "report.bought": (
+        "Нарушения на маркетплейсах юрлиц, покупающих у дистрибьютора",
+        "Marketplace findings of the legal entities buying from the distributor",
+    ),
+    "report.price_split": ("Кто снизил цену: продавец или площадка", "Who made the price low: seller or platform"),
+    "note.price_split": (
+        "Демпинг продавца (его собственная цена ниже порога): {seller}. Скидка площадки (цена продавца не ниже "
+        "порога, ниже — только цена на витрине или по карте): {platform}.",
+        "Dumping by the seller (its own price below the threshold): {seller}. Platform discount (the seller's price "
+        "at or above the threshold, only the shown or card price below it): {platform}.",
+    ),
+    "note.no_offenders": ("Нарушений продавцов маркетплейсов за период нет.", "No marketplace findings in the period."),
+    "note.no_platform_discounts": (
+        "Скидок площадки ниже порога за период нет.",
+        "No platform discounts in the period.",
+    ),
+    "note.rows_limited": (
+        "Показаны {shown} из {total}; полный список — в отчёте XLSX.",
+        "{shown} of {total} shown; the XLSX has them all.",
+    ),
+    "entity.unknown": ("юрлицо не установлено", "legal entity not established"),
+    "col.tax_id": ("ИНН", "INN (tax ID)"),
+    "col.legal_entity": ("Юрлицо", "Legal entity"),
+    "col.ogrn": ("ОГРН / ОГРНИП", "OGRN / OGRNIP"),
+    "col.supplier": ("Покупает у", "Buys from"),
+    "col.storefronts": ("Витрины", "Storefronts"),
+    "col.marketplace": ("Маркетплейс", "Marketplace"),
+    "col.open_now": ("Открыто сейчас", "Open now"),
+    "col.region": ("Регион", "Region"),
+    "col.price_basis": ("Основа цены", "Price basis"),
+    "col.shown_price": ("На витрине, ₽", "Shown, RUB"),
+    "col.seller_price": ("Цена продавца, ₽", "Seller's price, RUB"),
+    "col.card_price": ("По карте, ₽", "Card price, RUB"),
+    "def.offenders": (
+        "Нарушители по юрлицам — находки на маркетплейсах по юрлицу (ИНН) за витриной (у дистрибьютора — и его "
+        "покупателей); демпинг судится по основе цены, скидка площадки — не нарушение продавца.",
+        "Offenders by legal entity: marketplace findings by the legal entity (INN) behind each storefront (for a "
+        "distributor, its buyers' too); dumping is judged on the price basis; a platform discount is not the "
+        "seller's violation.",
+    ),
     "report.compliance": ("Соблюдение рекомендованных цен", "Compliance with the recommended prices"),
     "report.compliance_weeks": ("По неделям", "By week"),
     "report.compliance_months": ("По месяцам", "By month"),
@@ -202,6 +247,14 @@ class ReportTexts(Texts):
     def date(self, value: dt.date) -> str:
         """A local calendar date as the language writes it."""
         return value.strftime("%d.%m.%Y" if self.language == "ru" else "%Y-%m-%d")
+
+
+def storefronts_text(storefronts: Sequence[StorefrontRow], t: ReportTexts) -> str:
+    """«Name (marketplace:id); …», a storefront not on the authorised list marked so."""
+    return "; ".join(
+        f"{s.name} ({s.marketplace_code}:{s.seller_code})" + ("" if s.authorized else f", {t('label.not_authorized')}")
+        for s in storefronts
+    )
 
 
 def texts_for(config: Config, language: str | None = None) -> ReportTexts:

@@ -27,8 +27,18 @@ import jinja2
 from crawler.links import EvidenceKind, evidence_path, packet_path, panel_url, violation_path
 from reports.annex import AnnexEntry, Tile, anchor, build_annex
 from reports.charts import price_chart_svg
-from reports.data import DistributorSummary, EvidenceFile, HistorySeries, ReportData, StockRow, Violation
-from reports.labels import ReportTexts
+from reports.data import (
+    OFFENDER_RULES,
+    DistributorSummary,
+    EvidenceFile,
+    HistorySeries,
+    Offender,
+    PriceSplit,
+    ReportData,
+    StockRow,
+    Violation,
+)
+from reports.labels import ReportTexts, storefronts_text
 from storage.queries.compliance import ComplianceRow
 
 log = logging.getLogger(__name__)
@@ -68,6 +78,13 @@ class _Section:
     stock_note: str | None
     rows: list[_Row]
     table_note: str | None
+    offenders: list[Offender]  # the marketplace findings by legal entity (a distributor's: its buyers' too)
+    offenders_note: str | None
+    split: PriceSplit | None  # None: no marketplace dumping and no platform discount to split
+    platform: list[Violation]  # the platform discounts shown
+    platform_note: str | None
+    bought: list[Violation]  # the marketplace findings of the legal entities buying from the distributor, shown
+    bought_note: str | None
 
 
 @dataclass(frozen=True)
@@ -183,6 +200,12 @@ class _Builder:
         # Deepest first; violations without a deviation (parallel import without an RRP) after them.
         shown = part.violations[:rows]
         note = self.t("note.table_limited", shown=rows, total=total) if total > rows else None
+        # Only "legal entity not established" says nothing the violations table does not (no seller's legal details
+        # read, none in the config): the section shows once some entity is known.
+        offenders = part.offenders()
+        offenders = offenders if any(o.entity for o in offenders) else []
+        split = part.price_split()
+        bought = [v for v in part.bought if v.distributor_code != code]  # a marketplace's own are above
         return _Section(
             summary=part.summaries[0],
             charts=charts,
@@ -193,7 +216,17 @@ class _Builder:
             else None,
             rows=[self._row(v) for v in shown],
             table_note=note,
+            offenders=offenders[:rows],
+            offenders_note=self._limited(rows, len(offenders)),
+            split=split if _splits(split, part.violations) else None,
+            platform=split.platform_discounts[:rows],
+            platform_note=self._limited(rows, len(split.platform_discounts)),
+            bought=bought[:rows],
+            bought_note=self._limited(rows, len(bought)),
         )
+
+    def _limited(self, shown: int, total: int) -> str | None:
+        return self.t("note.rows_limited", shown=shown, total=total) if total > shown else None
 
     def cover(self, sections: Sequence[_Section], annex: Sequence[_AnnexView]) -> _Cover:
         """The cover's totals over every distributor of the report, and its contents."""
@@ -244,6 +277,9 @@ class _Builder:
             cut=entry.cut,
         )
 
+    def entity_name(self, o: Offender) -> str:
+        return o.entity.legal_name or o.entity.tax_id if o.entity else self.t("entity.unknown")
+
     def html(self) -> str:
         summaries = self.data.summaries
         if len(summaries) == 1:
@@ -252,7 +288,10 @@ class _Builder:
         else:
             scope = self.t("report.all")
             # Every distributor is in the overview; only those with something to show get a section.
-            codes = [s.code for s in summaries if s.violations or s.stock_out_days]
+            with_findings = {v.distributor_code for v in self.data.findings} | {
+                v.supplier_code for v in self.data.bought
+            }
+            codes = [s.code for s in summaries if s.violations or s.stock_out_days or s.code in with_findings]
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
@@ -263,6 +302,9 @@ class _Builder:
         return env.get_template("violations.html.j2").render(
             t=self.t,
             share=self.share,
+            storefronts=lambda o: storefronts_text(o.storefronts, self.t),
+            offender_rules=OFFENDER_RULES,
+            entity_name=self.entity_name,
             scope=scope,
             period=self.data.period,
             generated_at=self.data.generated_at,
@@ -279,6 +321,13 @@ class _Builder:
                 if _active(rows)
             ],
         )
+
+
+def _splits(split: PriceSplit, violations: Sequence[Violation]) -> bool:
+    """Whether there is a split to show: a platform discount, or marketplace dumping read with the seller's price."""
+    return bool(split.platform_discounts) or any(
+        v.rule == "dumping" and v.marketplace and v.seller_price is not None for v in violations
+    )
 
 
 def _active(rows: Sequence[ComplianceRow]) -> list[ComplianceRow]:

@@ -1,4 +1,5 @@
-"""The violations report as an Excel workbook: summary, violations, price history, stock, native charts."""
+"""The violations report as an Excel workbook: summary, violations, price history, stock, native charts,
+compliance, offenders by legal entity and platform discounts."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from crawler.links import EvidenceKind, evidence_path, panel_url
 from reports.cells import escape_formula
-from reports.data import DistributorSummary, HistorySeries, ReportData, StockRow, Violation
-from reports.labels import ReportTexts
+from reports.data import OFFENDER_RULES, DistributorSummary, HistorySeries, Offender, ReportData, StockRow, Violation
+from reports.labels import ReportTexts, storefronts_text
 
 MONEY_FORMAT = '#,##0.00 "₽"'  # Russian Excel shows it as `# ##0,00 ₽`
 LINE_CHARTS = 6  # price-vs-RRP charts for the most deeply violated listings
@@ -86,12 +87,16 @@ class _Writer:
         stock = self.wb.add_worksheet(t("sheet.stock"))
         charts = self.wb.add_worksheet(t("sheet.charts"))
         compliance = self.wb.add_worksheet(t("sheet.compliance"))
+        offenders = self.wb.add_worksheet(t("sheet.offenders"))
+        platform = self.wb.add_worksheet(t("sheet.platform"))
         self._summary(summary)
         self._violations(violations)
         self._history(history)
         self._stock(stock)
         self._charts(charts)
         self._compliance(compliance)
+        self._offenders(offenders)
+        self._platform(platform)
 
     # cell helpers -------------------------------------------------------------------------------------------------
 
@@ -238,7 +243,9 @@ class _Writer:
         columns = [
             _Column(t("col.distributor"), 22),
             _Column(t("col.seller"), 22),
+            _Column(t("col.tax_id"), 13),
             _Column(t("col.authorized"), 10),
+            _Column(t("col.region"), 14),
             _Column(t("col.vendor_code"), 14),
             _Column(t("col.product"), 36),
             _Column(t("col.rule"), 18),
@@ -247,6 +254,10 @@ class _Writer:
             _Column(t("col.rrp"), 14),
             _Column(t("col.price"), 14),
             _Column(t("col.deviation"), 11),
+            _Column(t("col.price_basis"), 14),
+            _Column(t("col.shown_price"), 14),
+            _Column(t("col.seller_price"), 14),
+            _Column(t("col.card_price"), 14),
             _Column(t("col.first_seen"), 16),
             _Column(t("col.last_seen"), 16),
             _Column(t("col.days"), 7),
@@ -262,31 +273,150 @@ class _Writer:
         def write_row(r: int, v: Violation) -> None:
             self._text(ws, r, 0, v.distributor_name)
             self._text(ws, r, 1, v.seller_name)
-            self._text(ws, r, 2, t("yes") if v.seller_authorized else t("no"))
-            self._text(ws, r, 3, v.vendor_code)
-            self._text(ws, r, 4, v.product_name)
-            self._text(ws, r, 5, t.word("rule", v.rule))
-            self._text(ws, r, 6, t.word("severity", v.severity))
-            self._text(ws, r, 7, t.word("status", v.status))
-            self._num(ws, r, 8, v.rrp, "money")
-            self._num(ws, r, 9, v.price, "money")
-            self._pct(ws, r, 10, v.deviation_pct)
-            self._time(ws, r, 11, v.first_seen)
-            self._time(ws, r, 12, v.last_seen)
-            self._num(ws, r, 13, v.days, "int")
-            self._num(ws, r, 14, v.repeat_offences, "int")
-            self._text(ws, r, 15, ", ".join(t.word("signal", s) for s in v.signals))
-            self._url(ws, r, 16, v.url)
-            self._file_link(ws, r, 17, v, "screenshot")
-            self._file_link(ws, r, 18, v, "html")
+            self._text(ws, r, 2, v.tax_id)
+            self._text(ws, r, 3, t("yes") if v.seller_authorized else t("no"))
+            self._text(ws, r, 4, v.region_name)
+            self._text(ws, r, 5, v.vendor_code)
+            self._text(ws, r, 6, v.product_name)
+            self._text(ws, r, 7, t.word("rule", v.rule))
+            self._text(ws, r, 8, t.word("severity", v.severity))
+            self._text(ws, r, 9, t.word("status", v.status))
+            self._num(ws, r, 10, v.rrp, "money")
+            self._num(ws, r, 11, v.price, "money")
+            self._pct(ws, r, 12, v.deviation_pct)
+            self._prices(ws, r, 13, v)
+            self._time(ws, r, 17, v.first_seen)
+            self._time(ws, r, 18, v.last_seen)
+            self._num(ws, r, 19, v.days, "int")
+            self._num(ws, r, 20, v.repeat_offences, "int")
+            self._text(ws, r, 21, ", ".join(t.word("signal", s) for s in v.signals))
+            self._url(ws, r, 22, v.url)
+            self._file_link(ws, r, 23, v, "screenshot")
+            self._file_link(ws, r, 24, v, "html")
             shot = v.screenshot or v.html
             if shot is None:
-                ws.write_blank(r, 19, None)
+                ws.write_blank(r, 25, None)
             else:
-                ws.write_datetime(r, 19, shot.captured_at.astimezone(dt.UTC).replace(tzinfo=None), self.f["datetime"])
-            self._text(ws, r, 20, v.screenshot.sha256 if v.screenshot else None)
+                ws.write_datetime(r, 25, shot.captured_at.astimezone(dt.UTC).replace(tzinfo=None), self.f["datetime"])
+            self._text(ws, r, 26, v.screenshot.sha256 if v.screenshot else None)
 
         self._table(ws, 0, columns, self.data.violations, write_row)
+
+    def _prices(self, ws: Worksheet, r: int, col: int, v: Violation) -> None:
+        """Four cells from `col`: the price basis, then the shown, the seller's and the card price."""
+        self._text(ws, r, col, self.t.word("basis", v.price_basis) if v.price_basis else None)
+        self._num(ws, r, col + 1, v.shown_price, "money")
+        self._num(ws, r, col + 2, v.seller_price, "money")
+        self._num(ws, r, col + 3, v.card_price, "money")
+
+    def _finding_columns(self) -> list[_Column]:
+        t = self.t
+        return [
+            _Column(t("col.tax_id"), 13),
+            _Column(t("col.legal_entity"), 26),
+            _Column(t("col.marketplace"), 16),
+            _Column(t("col.seller"), 22),
+            _Column(t("col.region"), 14),
+            _Column(t("col.vendor_code"), 14),
+            _Column(t("col.product"), 36),
+            _Column(t("col.rule"), 18),
+            _Column(t("col.status"), 11),
+            _Column(t("col.rrp"), 14),
+            _Column(t("col.price"), 14),
+            _Column(t("col.deviation"), 11),
+            _Column(t("col.price_basis"), 14),
+            _Column(t("col.shown_price"), 14),
+            _Column(t("col.seller_price"), 14),
+            _Column(t("col.card_price"), 14),
+            _Column(t("col.first_seen"), 16),
+            _Column(t("col.last_seen"), 16),
+            _Column(t("col.url"), 40),
+        ]
+
+    def _finding_row(self, ws: Worksheet, r: int, v: Violation, entity: str | None) -> None:
+        """A marketplace finding with its legal entity (`entity`: its name as the offenders table shows it)."""
+        t = self.t
+        self._text(ws, r, 0, v.tax_id)
+        self._text(ws, r, 1, entity)
+        self._text(ws, r, 2, v.distributor_name)
+        self._text(ws, r, 3, v.seller_name)
+        self._text(ws, r, 4, v.region_name)
+        self._text(ws, r, 5, v.vendor_code)
+        self._text(ws, r, 6, v.product_name)
+        self._text(ws, r, 7, t.word("rule", v.rule))
+        self._text(ws, r, 8, t.word("status", v.status))
+        self._num(ws, r, 9, v.rrp, "money")
+        self._num(ws, r, 10, v.price, "money")
+        self._pct(ws, r, 11, v.deviation_pct)
+        self._prices(ws, r, 12, v)
+        self._time(ws, r, 16, v.first_seen)
+        self._time(ws, r, 17, v.last_seen)
+        self._url(ws, r, 18, v.url)
+
+    def _offenders(self, ws: Worksheet) -> None:
+        """Who sells below the threshold, by legal entity; the price split above; every finding below."""
+        t = self.t
+        ws.write_string(0, 0, t("report.offenders"), self.f["title"])
+        split = self.data.price_split()
+        ws.write_string(
+            1, 0, t("note.price_split", seller=split.seller_dumping, platform=len(split.platform_discounts))
+        )
+        offenders = self.data.offenders()
+        if not offenders:
+            ws.write_string(3, 0, t("note.no_offenders"))
+            return
+        columns = [
+            _Column(t("col.tax_id"), 13),
+            _Column(t("col.legal_entity"), 26),
+            _Column(t("col.ogrn"), 16),
+            _Column(t("col.supplier"), 18),
+            _Column(t("col.authorized"), 11),
+            _Column(t("col.storefronts"), 36),
+            *(_Column(t.word("rule", rule), 12) for rule in OFFENDER_RULES),
+            _Column(t("col.open_now"), 10),
+            _Column(t("col.deepest_deviation"), 12),
+        ]
+        head = 3
+        self._header(ws, head, columns)
+        for r, o in enumerate(offenders, start=head + 1):
+            self._offender_row(ws, r, o)
+        title = head + len(offenders) + 2
+        ws.write_string(title, 0, t("report.offender_findings"), self.f["title"])
+        self._header(ws, title + 1, self._finding_columns())
+        rows = [(v, self._entity_name(o)) for o in offenders for v in o.findings]
+        for r, (v, name) in enumerate(rows, start=title + 2):
+            self._finding_row(ws, r, v, name)
+        ws.freeze_panes(head + 1, 0)
+
+    def _entity_name(self, o: Offender) -> str:
+        if o.entity is None:
+            return self.t("entity.unknown")
+        return o.entity.legal_name or o.entity.tax_id
+
+    def _offender_row(self, ws: Worksheet, r: int, o: Offender) -> None:
+        t, e = self.t, o.entity
+        self._text(ws, r, 0, e.tax_id if e else None)
+        self._text(ws, r, 1, self._entity_name(o))
+        self._text(ws, r, 2, e.ogrn if e else None)
+        self._text(ws, r, 3, e.supplier_name if e else None)
+        self._text(ws, r, 4, (t("yes") if e.authorized else t("no")) if e else None)
+        self._text(ws, r, 5, storefronts_text(o.storefronts, t))
+        for i, rule in enumerate(OFFENDER_RULES, start=6):
+            self._num(ws, r, i, o.by_rule.get(rule, 0), "int")
+        self._num(ws, r, 6 + len(OFFENDER_RULES), o.open_now, "int")
+        self._pct(ws, r, 7 + len(OFFENDER_RULES), o.worst_deviation_pct)
+
+    def _platform(self, ws: Worksheet) -> None:
+        """The low prices the platform's discount made (the seller's own price respecting the threshold)."""
+        found = self.data.price_split().platform_discounts
+        names = {v.alert_id: self._entity_name(o) for o in self.data.offenders() for v in o.findings}
+
+        def write_row(r: int, v: Violation) -> None:
+            self._finding_row(ws, r, v, names.get(v.alert_id))
+
+        self._table(ws, 0, self._finding_columns(), found, write_row)
+        if not found:
+            ws.write_string(2, 0, self.t("note.no_platform_discounts"))
 
     def _history(self, ws: Worksheet) -> None:
         """One row per violated listing, one column per day: the day's lowest price, red below that day's RRP."""

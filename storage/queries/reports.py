@@ -1,4 +1,5 @@
-"""Queries behind the violation reports: violation alerts in a period, their listings' history, RRP, stock, plans.
+"""Queries behind the violation reports: violation alerts in a period, their listings' history, RRP, stock, plans,
+and the legal entities behind marketplace storefronts.
 
 Only observations of finished crawl runs count (see `storage.queries.observations`).
 """
@@ -21,6 +22,7 @@ from storage.models import (
     Alert,
     CrawlRun,
     Distributor,
+    LegalEntity,
     Listing,
     Observation,
     Price,
@@ -29,9 +31,13 @@ from storage.models import (
     RunStatus,
     SalesPlan,
     Seller,
+    SellerKind,
 )
 
 VIOLATION_RULES = ("dumping", "parallel_import")
+# What the offenders-by-legal-entity section counts besides the violations: a low price the platform made, and an
+# authorised entity's storefront missing from the authorised list.
+ENTITY_FINDINGS = ("platform_discount", "unlisted_storefront")
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
 
@@ -73,13 +79,43 @@ class ViolationAlertRow:
     evidence_html_id: int | None
     evidence_screenshot_id: int | None
     earlier_alerts: int  # alerts with the same fingerprint opened before this one: repeat offences
+    seller_code: str
+    marketplace: bool  # the seller is a storefront on a marketplace
+    region: str | None  # the listing's region code
+    legal_entity_id: int | None  # the seller's resolved legal entity
+    tax_id: str | None  # its ИНН (else the seller's own, where one is recorded)
+    legal_name: str | None  # the entity's (else the seller's own)
+    supplier_id: int | None  # the distributor the legal entity buys from
 
 
 class PricePointRow(NamedTuple):
     listing_id: int
     observed_at: dt.datetime
-    price: Decimal | None
+    price: Decimal | None  # shown
     stock: StockState
+    seller_price: Decimal | None = None
+    card_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StorefrontRow:
+    marketplace_code: str
+    marketplace_name: str
+    seller_code: str
+    name: str
+    authorized: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LegalEntityRow:
+    id: int
+    tax_id: str
+    ogrn: str | None
+    legal_name: str | None
+    authorized: bool
+    supplier_code: str | None  # the distributor it buys from
+    supplier_name: str | None
+    storefronts: list[StorefrontRow]
 
 
 # listing id, distributor id, product id, observed at, price, stock: plain tuples, there are hundreds of thousands
@@ -116,8 +152,11 @@ def violation_alerts(
     start: dt.datetime,
     end: dt.datetime,
     rules: Sequence[str] = VIOLATION_RULES,
+    *,
+    bought_from: bool = False,
 ) -> list[ViolationAlertRow]:
-    """Alerts of `rules` on a listing that were open at some time in [start, end)."""
+    """Alerts of `rules` on a listing that were open at some time in [start, end): at the distributors, or with
+    `bought_from` on marketplace storefronts whose legal entity buys from one of them."""
     if not distributor_ids:
         return []
     earlier = aliased(Alert)
@@ -127,8 +166,14 @@ def violation_alerts(
         .correlate(Alert)
         .scalar_subquery()
     )
+    market = aliased(Distributor)
     distributor_id = func.coalesce(Alert.distributor_id, Seller.distributor_id)
     product_id = func.coalesce(Alert.product_id, Listing.product_id)
+    scope = (
+        (LegalEntity.distributor_id.in_(list(distributor_ids)), market.kind == SellerKind.MARKETPLACE)
+        if bought_from
+        else (distributor_id.in_(list(distributor_ids)),)
+    )
     query = (
         select(
             Alert.id,
@@ -152,16 +197,20 @@ def violation_alerts(
             Alert.evidence_html_id,
             Alert.evidence_screenshot_id,
             earlier_count,
+            Seller.code,
+            market.kind,
+            Listing.region,
+            LegalEntity.id,
+            func.coalesce(LegalEntity.tax_id, Seller.tax_id),
+            func.coalesce(LegalEntity.legal_name, Seller.legal_name),
+            LegalEntity.distributor_id,
         )
         .join(Listing, Listing.id == Alert.listing_id)
         .join(Seller, Seller.id == Listing.seller_id)
+        .join(market, market.id == Seller.distributor_id)
+        .outerjoin(LegalEntity, LegalEntity.id == Seller.legal_entity_id)
         .outerjoin(Product, Product.id == product_id)
-        .where(
-            Alert.rule.in_(rules),
-            Alert.opened_at < end,
-            Alert.last_seen_at >= start,
-            distributor_id.in_(list(distributor_ids)),
-        )
+        .where(Alert.rule.in_(rules), Alert.opened_at < end, Alert.last_seen_at >= start, *scope)
         .order_by(Alert.id)
     )
     return [
@@ -187,9 +236,51 @@ def violation_alerts(
             evidence_html_id=r[18],
             evidence_screenshot_id=r[19],
             earlier_alerts=r[20] or 0,
+            seller_code=r[21],
+            marketplace=r[22] == SellerKind.MARKETPLACE,
+            region=r[23],
+            legal_entity_id=r[24],
+            tax_id=r[25],
+            legal_name=r[26],
+            supplier_id=r[27],
         )
         for r in session.execute(query)
     ]
+
+
+def legal_entities(session: Session, entity_ids: Collection[int]) -> dict[int, LegalEntityRow]:
+    """The legal entities with the distributor each buys from and every storefront of theirs, by id."""
+    supplier, market = aliased(Distributor), aliased(Distributor)
+    out: dict[int, LegalEntityRow] = {}
+    for chunk in _chunks(entity_ids):
+        query = (
+            select(
+                LegalEntity.id,
+                LegalEntity.tax_id,
+                LegalEntity.ogrn,
+                LegalEntity.legal_name,
+                LegalEntity.authorized,
+                supplier.code,
+                supplier.name,
+                market.code,
+                market.name,
+                Seller.code,
+                Seller.name,
+                Seller.authorized,
+            )
+            .outerjoin(supplier, supplier.id == LegalEntity.distributor_id)
+            .outerjoin(Seller, Seller.legal_entity_id == LegalEntity.id)
+            .outerjoin(market, market.id == Seller.distributor_id)
+            .where(LegalEntity.id.in_(chunk))
+            .order_by(LegalEntity.id, market.code, Seller.name, Seller.code)
+        )
+        for r in session.execute(query):
+            entity = out.get(r[0])
+            if entity is None:
+                entity = out[r[0]] = LegalEntityRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], [])
+            if r[9] is not None:
+                entity.storefronts.append(StorefrontRow(r[7], r[8], r[9], r[10], r[11]))
+    return out
 
 
 def _finished_in(start: dt.datetime, end: dt.datetime) -> list[ColumnElement[bool]]:
@@ -199,17 +290,25 @@ def _finished_in(start: dt.datetime, end: dt.datetime) -> list[ColumnElement[boo
 def listing_history(
     session: Session, listing_ids: Collection[int], start: dt.datetime, end: dt.datetime
 ) -> dict[int, list[PricePointRow]]:
-    """Each listing's observations in [start, end), oldest first (for listings matched to no product)."""
+    """Each listing's observations in [start, end), oldest first, with the seller's and the card price (for
+    listings matched to no product, outside the report's distributors, or judged on another price than the shown)."""
     out: dict[int, list[PricePointRow]] = defaultdict(list)
     for chunk in _chunks(listing_ids):
         query = (
-            select(Observation.listing_id, Observation.observed_at, Observation.price, Observation.stock)
+            select(
+                Observation.listing_id,
+                Observation.observed_at,
+                Observation.price,
+                Observation.stock,
+                Observation.seller_price,
+                Observation.card_price,
+            )
             .join(CrawlRun, CrawlRun.id == Observation.crawl_run_id)
             .where(Observation.listing_id.in_(chunk), *_finished_in(start, end))
             .order_by(Observation.listing_id, Observation.observed_at, Observation.id)
         )
-        for listing_id, observed_at, price, stock in session.execute(query):
-            out[listing_id].append(PricePointRow(listing_id, observed_at, price, stock))
+        for row in session.execute(query).tuples():
+            out[row[0]].append(PricePointRow(*row))
     return dict(out)
 
 

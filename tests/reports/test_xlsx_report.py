@@ -134,7 +134,16 @@ def test_sheets_have_frozen_headers_filters_and_native_charts(scenario: Any, tmp
     out = tmp_path / "violations.xlsx"
     write_report(out, "xlsx", scenario.engine, scenario.config, **PERIOD)
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["Сводка", "Нарушения", "История цен", "Остатки", "Графики", "Соблюдение РРЦ"]
+    assert book.sheetnames == [
+        "Сводка",
+        "Нарушения",
+        "История цен",
+        "Остатки",
+        "Графики",
+        "Соблюдение РРЦ",
+        "Нарушители по юрлицам",
+        "Скидки площадки",
+    ]
     assert book["Сводка"].freeze_panes == "A6"
     assert book["Сводка"].auto_filter.ref == "A5:M7"
     for name in ("Нарушения", "Остатки"):
