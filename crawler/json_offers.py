@@ -21,9 +21,10 @@ from lxml import etree
 
 from crawler.config import Distributor, JsonSource, LegalFields
 from crawler.extract import OfferFields, build_offer, compile_selector, first_text
-from crawler.items import RawOffer, StockState
+from crawler.items import RawOffer
 from crawler.parsing.legal import LegalDetails, legal_details
 from crawler.parsing.prices import money
+from crawler.parsing.stock import state_for_quantity
 from crawler.parsing.text import normalize_space
 
 # The prices an offer carries, and the RawOffer fields they go to beside `price`.
@@ -126,8 +127,8 @@ class JsonOfferReader:
     def offer(self, node: dict[str, Any], *, url: str, http_status: int | None) -> RawOffer:
         """One offer out of one element. `price` is the shown price; without a `price` path the seller's own
         price is what is shown. A crossed-out price not above the price it crosses out is no old price. With a
-        quantity and no stock text, stock is in stock (a quantity above 0) or out of stock: how low is low is
-        the rules' `low_stock_threshold`, not the crawler's."""
+        quantity and no stock text, the count decides as a page's «В наличии: 5 шт.» does (`state_for_quantity`), so
+        the JSON and the rendered page give the same state."""
         raw = {name: _search(query, node) for name, query in self.queries.items()}
         unit = self.source.price_unit
         prices = {name: amount(raw.get(name), unit) for name in (*_PRICE_FIELDS, "old_price")}
@@ -139,7 +140,7 @@ class JsonOfferReader:
         quantity, stock_text = _count(raw.get("quantity")), _text(raw.get("stock"))
         state = None
         if stock_text is None and quantity is not None:
-            state = StockState.IN_STOCK if quantity > 0 else StockState.OUT_OF_STOCK
+            state = state_for_quantity(quantity)
         fields = OfferFields(
             name=_text(raw.get("name")),
             prices=[] if shown is None else [f"{shown:.2f}"],
