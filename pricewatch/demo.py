@@ -122,6 +122,7 @@ def rebased_plan(source: Path, target: Path, today: dt.date) -> Path:
 
 def _load_pilot_data(db_url: str, config: Config, out_dir: Path, console: Console) -> None:
     from storage.catalog_import import import_catalog
+    from storage.contracts_import import import_contracts
     from storage.plan_import import import_plan
 
     engine = make_engine(db_url)
@@ -131,10 +132,12 @@ def _load_pilot_data(db_url: str, config: Config, out_dir: Path, console: Consol
     with session_scope(engine) as session:
         catalog = import_catalog(session, PILOT / "price_list.csv", name="РРЦ Термолайн", valid_from=first_day(config))
         plan = import_plan(session, plan_file, config)
+        contracts = import_contracts(session, PILOT / "contracts.csv", config)
     engine.dispose()
     console.print(
         f"[bold]Catalog[/]: {catalog.rows} products from fixtures/pilot/price_list.csv; "
-        f"[bold]sales plan[/]: {plan.rows} rows from fixtures/pilot/sales_plan.csv (months moved to the demo's)"
+        f"[bold]sales plan[/]: {plan.rows} rows from fixtures/pilot/sales_plan.csv (months moved to the demo's); "
+        f"[bold]contracts[/]: {contracts.entities} legal entities (by ИНН) from fixtures/pilot/contracts.csv"
     )
 
 

@@ -76,6 +76,9 @@ def _finding(ctx: RuleContext, fp: str, offers: list[OfferState]) -> Finding:
             "vendor_codes": sorted({o.vendor_code for o in offers}),
             "urls": sorted(o.url for o in offers)[:URLS_SHOWN],
         },
+        # One of its listings, so that reports and the panel can show the storefront and its evidence like any
+        # listing alert's; the finding is the storefront's (its fingerprint), not that listing's.
+        listing_id=min(o.listing_id for o in offers),
         distributor_id=first.distributor_id,
     )
 

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from crawler.config import Config, load_config
 from crawler.errors import UserError
 from fixtures.pilot import history
-from fixtures.pilot.scenario import DAYS, expected_alerts
+from fixtures.pilot.expected import pilot_events
+from fixtures.pilot.scenario import DAYS
 from pricewatch.demo import DemoResult, run_demo
 from reports.data import collect_report
 from storage.engine import make_engine, session_scope
@@ -62,7 +63,7 @@ def test_demo_runs_both_days_prints_the_expected_alerts_and_writes_the_reports(d
     assert result.ok, {d: r.failures for d, r in result.days.items()}
     for day in DAYS:
         printed = Counter((e["rule"], e["kind"]) for e in result.events[day])
-        assert printed == Counter((e.rule, e.event.value) for e in expected_alerts(day))
+        assert printed == Counter((rule, event) for (rule, *_, event) in pilot_events(day).elements())
     assert "Would send" in demo.printed
     assert "Where to look" in demo.printed
     assert re.search(r"the demo took (\d+ min \d\d|\d+) s\n", demo.printed)
