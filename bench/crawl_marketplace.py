@@ -2,9 +2,13 @@
 
 Both the marketplace spider and a bare scrapy-playwright spider (wait for the prices, one CSS select) render
 the generated marketplace's product pages from a URL list, each in a process of its own with the settings
-`pilot.yaml` gives the marketplace. Memory is the resident set of the crawl process and all its descendants
-(the Playwright driver and every Chromium process), sampled as the crawl goes; "flat" compares the mean from
-the 900th page on with the mean around the 200th.
+`pilot.yaml` gives the marketplace; the bare spider keeps one browser context for the whole crawl, ours changes
+it every PRICEWATCH_CONTEXT_PAGES pages (crawler/browser_contexts.py). Memory is the resident set of the crawl
+process and all its descendants (the Playwright driver and every Chromium process), sampled as the crawl goes;
+"flat" compares the mean from the 900th page on with the mean around the 200th. Both move with the time a crawl
+takes more than with its pages (the driver's and the renderers' garbage collection comes in waves of a minute or
+two, and Chromium starts a utility process of about 45 MiB three minutes after its launch), so a slow, loaded
+machine reads them higher.
 """
 
 from __future__ import annotations

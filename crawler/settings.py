@@ -63,6 +63,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.robots.WaitingRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.retry.BackoffRetryMiddleware": 550,
+    "crawler.browser_contexts.ContextRotationMiddleware": 950,  # last before the download handler
 }
 # Scrapy's check for `return value` in generator callbacks parses the callback's source again for every request
 # whose callback is a fresh bound method (its cache is keyed by them): a third of a page's CPU time. Ours return none.
