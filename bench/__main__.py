@@ -107,6 +107,16 @@ def _sorted_rows(old: list[str], new: list[str], rerun: set[str]) -> list[str]:
     return sorted(kept + new, key=lambda line: _bench_of(line) or "")
 
 
+_RERUN_PREFIX = "Rows of "
+
+
+def _still_older(line: str, rerun: set[str]) -> str | None:
+    """An earlier "Rows of … measured again" line without the benchmarks measured now (None when none is left)."""
+    names, _, when = line.removeprefix(_RERUN_PREFIX).partition(" measured again on ")
+    left = [name for name in names.split() if name not in rerun]
+    return f"{_RERUN_PREFIX}{' '.join(left)} measured again on {when}" if left else None
+
+
 def merge(existing: str, results: dict[str, tuple[list[Figure], str | None, float]]) -> str:
     """BENCHMARKS.md with the rows of the benchmarks just run replaced and every other row kept, and a line under
     the header saying which were measured again and when (each row's ratio is still side by side within one run)."""
@@ -115,12 +125,13 @@ def merge(existing: str, results: dict[str, tuple[list[Figure], str | None, floa
     fresh_tables = [[line for line in fresh if line.count("|") > 3], [line for line in fresh if line.count("|") == 3]]
     out: list[str | int] = []  # lines, and for each table of rows its index in `tables`
     tables: list[list[str]] = []
-    for line in existing.splitlines():
+    kept = (_still_older(line, rerun) if line.startswith(_RERUN_PREFIX) else line for line in existing.splitlines())
+    for line in (line for line in kept if line is not None):
         if _bench_of(line) is None:
             out.append(line)
             if line.startswith("Written by `make bench`"):
                 names = " ".join(sorted(rerun))
-                out.append(f"Rows of {names} measured again on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.")
+                out.append(f"{_RERUN_PREFIX}{names} measured again on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.")
             continue
         if not out or not isinstance(out[-1], int):
             out.append(len(tables))

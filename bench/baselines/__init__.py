@@ -25,6 +25,8 @@ from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 from scrapy_playwright.page import PageMethod
 
+from bench.baselines.json_api import BareJsonSpider
+from crawler.browser_contexts import CONTEXT_PAGES_SETTING
 from crawler.config import Distributor, load_config
 from crawler.crawl_process import job_settings, tune_gc
 from crawler.settings import distributor_settings
@@ -95,7 +97,8 @@ class MemorySampler:
 
 
 def run_baseline(kind: str, config_path: Path, code: str, memory: MemorySampler | None = None) -> dict[str, Any]:
-    """Run the bare spider of `kind` ("shop" or "marketplace") for the config's distributor; its Scrapy stats."""
+    """Run the bare spider of `kind` ("shop", "marketplace" or "json_api") for the config's distributor; its Scrapy
+    stats."""
     cmd = [sys.executable, "-m", "bench.baselines", kind, str(config_path), code]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as proc:
         if memory is not None:
@@ -161,7 +164,9 @@ def main(kind: str, config_path: str, code: str) -> None:
     )
     settings.setdict(distributor_settings(config, distributor), priority="spider")
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
-    spider = BareShopSpider if kind == "shop" else BarePlaywrightSpider
+    # Bare means one browser context for the whole crawl, as scrapy-playwright has it: what the rotation is measured by.
+    settings.set(CONTEXT_PAGES_SETTING, 0, priority="cmdline")
+    spider = {"shop": BareShopSpider, "json_api": BareJsonSpider}.get(kind, BarePlaywrightSpider)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     process.crawl(crawler, distributor=distributor)

@@ -60,3 +60,12 @@ def test_a_partial_run_replaces_only_its_own_rows_and_says_when() -> None:
     assert times == ["| alert_accuracy | 7 |", "| crawl_shop | 100 |", "| store | 20 |"]
     assert "| **all of `make bench`** | **140**" in merged  # the full run's total stays the full run's
     assert any(line.startswith("Rows of alert_accuracy crawl_shop measured again on ") for line in lines)
+
+
+def test_a_second_partial_run_leaves_one_line_per_benchmark_saying_when() -> None:
+    other = Figure("store", 15_000.0, "observations/s", "raw INSERT", 30_000.0, "≥ 20,000/s", met=False)
+    full = render({"crawl_shop": ([FIGURE], None, 120.0), "store": ([other], None, 20.0)}, total=140.0)
+    once = merge(full, {"crawl_shop": ([FIGURE], None, 100.0), "store": ([other], None, 20.0)})
+    twice = merge(once, {"store": ([other], None, 21.0)})
+    said = [line for line in twice.splitlines() if line.startswith("Rows of ")]
+    assert [line.split(" measured")[0] for line in said] == ["Rows of store", "Rows of crawl_shop"]
