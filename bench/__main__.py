@@ -117,6 +117,20 @@ def _still_older(line: str, rerun: set[str]) -> str | None:
     return f"{_RERUN_PREFIX}{' '.join(left)} measured again on {when}" if left else None
 
 
+def _header_lines(existing: str, rerun: set[str]) -> list[str]:
+    """The file's lines with the "measured again" line of this run under the header, earlier ones of the same
+    benchmarks dropped."""
+    now = f"{_RERUN_PREFIX}{' '.join(sorted(rerun))} measured again on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC."
+    lines: list[str] = []
+    for line in existing.splitlines():
+        kept = _still_older(line, rerun) if line.startswith(_RERUN_PREFIX) else line
+        if kept is not None:
+            lines.append(kept)
+        if line.startswith("Written by `make bench`"):
+            lines.append(now)
+    return lines
+
+
 def merge(existing: str, results: dict[str, tuple[list[Figure], str | None, float]]) -> str:
     """BENCHMARKS.md with the rows of the benchmarks just run replaced and every other row kept, and a line under
     the header saying which were measured again and when (each row's ratio is still side by side within one run)."""
@@ -125,13 +139,9 @@ def merge(existing: str, results: dict[str, tuple[list[Figure], str | None, floa
     fresh_tables = [[line for line in fresh if line.count("|") > 3], [line for line in fresh if line.count("|") == 3]]
     out: list[str | int] = []  # lines, and for each table of rows its index in `tables`
     tables: list[list[str]] = []
-    kept = (_still_older(line, rerun) if line.startswith(_RERUN_PREFIX) else line for line in existing.splitlines())
-    for line in (line for line in kept if line is not None):
+    for line in _header_lines(existing, rerun):
         if _bench_of(line) is None:
             out.append(line)
-            if line.startswith("Written by `make bench`"):
-                names = " ".join(sorted(rerun))
-                out.append(f"{_RERUN_PREFIX}{names} measured again on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.")
             continue
         if not out or not isinstance(out[-1], int):
             out.append(len(tables))

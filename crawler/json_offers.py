@@ -24,7 +24,7 @@ from crawler.extract import OfferFields, build_offer, compile_selector, first_te
 from crawler.items import RawOffer
 from crawler.parsing.legal import LegalDetails, legal_details
 from crawler.parsing.prices import money
-from crawler.parsing.stock import state_for_quantity
+from crawler.parsing.stock import StockState, state_for_quantity
 from crawler.parsing.text import normalize_space
 
 # The prices an offer carries, and the RawOffer fields they go to beside `price`.
@@ -134,26 +134,8 @@ class JsonOfferReader:
         prices = {name: amount(raw.get(name), unit) for name in (*_PRICE_FIELDS, "old_price")}
         shown_field = "price" if "price" in self.queries else "seller_price"
         shown, seller = prices[shown_field], prices["seller_price"]
-        old, crossed = prices["old_price"], [p for p in (seller, shown) if p is not None]
-        if old is not None and crossed and old <= max(crossed):
-            old = None
-        quantity, stock_text = _count(raw.get("quantity")), _text(raw.get("stock"))
-        state = None
-        if stock_text is None and quantity is not None:
-            state = state_for_quantity(quantity)
-        fields = OfferFields(
-            name=_text(raw.get("name")),
-            prices=[] if shown is None else [f"{shown:.2f}"],
-            old_price=_money(old),
-            currency=_text(raw.get("currency")) or self.distributor.currency,
-            availability=stock_text,
-            stock=state,
-            quantity=None if quantity is None else str(quantity),
-            vendor_code=_text(raw.get("vendor_code")),
-            ean=_text(raw.get("ean")),
-            seller=_text(raw.get("seller")),
-            seller_id=_text(raw.get("seller_id")),
-        )
+        old = _old_price(prices["old_price"], seller, shown)
+        fields = self._fields(raw, shown, old)
         offer = build_offer(
             fields,
             distributor=self.distributor,
@@ -166,11 +148,45 @@ class JsonOfferReader:
         offer.old_price_raw = _text(raw.get("old_price")) if old is not None else None
         offer.seller_price = _money(seller)
         offer.card_price = _money(prices["card_price"])
-        sources = {"price": shown_field, "seller_price": "seller_price", "card_price": "card_price"}
-        offer.price_sources = {
-            name: f"json:{self.queries[field]}" for name, field in sources.items() if prices[field] is not None
-        }
+        offer.price_sources = self._price_sources(prices, shown_field)
         return offer
+
+    def _fields(self, raw: dict[str, Any], shown: Decimal | None, old: Decimal | None) -> OfferFields:
+        """The element's searched values as the fields a page's selectors would have found."""
+        quantity, stock_text = _count(raw.get("quantity")), _text(raw.get("stock"))
+        return OfferFields(
+            name=_text(raw.get("name")),
+            prices=[] if shown is None else [f"{shown:.2f}"],
+            old_price=_money(old),
+            currency=_text(raw.get("currency")) or self.distributor.currency,
+            availability=stock_text,
+            stock=_stock_state(stock_text, quantity),
+            quantity=None if quantity is None else str(quantity),
+            vendor_code=_text(raw.get("vendor_code")),
+            ean=_text(raw.get("ean")),
+            seller=_text(raw.get("seller")),
+            seller_id=_text(raw.get("seller_id")),
+        )
+
+    def _price_sources(self, prices: dict[str, Decimal | None], shown_field: str) -> dict[str, str]:
+        """Where each found price came from (`json:<path>`), for the offer's record."""
+        sources = {"price": shown_field, "seller_price": "seller_price", "card_price": "card_price"}
+        return {name: f"json:{self.queries[field]}" for name, field in sources.items() if prices[field] is not None}
+
+
+def _old_price(old: Decimal | None, *crossed_out: Decimal | None) -> Decimal | None:
+    """The crossed-out price, unless it is not above the prices it crosses out (then it is no old price)."""
+    crossed = [p for p in crossed_out if p is not None]
+    if old is not None and crossed and old <= max(crossed):
+        return None
+    return old
+
+
+def _stock_state(stock_text: str | None, quantity: int | None) -> StockState | None:
+    """With a quantity and no stock text, the state the count gives; otherwise the stock text decides (None)."""
+    if stock_text is None and quantity is not None:
+        return state_for_quantity(quantity)
+    return None
 
 
 def legal_from_json(document: Any, fields: LegalFields, source: str) -> LegalDetails | str:

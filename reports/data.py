@@ -398,15 +398,15 @@ class ReportData:
         listing_ids = {v.listing_id for v in violations}
         return replace(
             self,
-            findings=[v for v in self.findings if distributor(v.distributor_code)] if findings is None else findings,
+            findings=_kept(self.findings, distributor) if findings is None else findings,
             bought=[v for v in self.bought if v.supplier_code is not None and distributor(v.supplier_code)],
             summaries=summaries,
             violations=violations,
             history={k: h for k, h in self.history.items() if k in listing_ids},
             stock=stock,
             top_listing_ids=[i for i in self.top_listing_ids if i in listing_ids],
-            compliance_weeks=[r for r in self.compliance_weeks if distributor(r.distributor_code)],
-            compliance_months=[r for r in self.compliance_months if distributor(r.distributor_code)],
+            compliance_weeks=_kept(self.compliance_weeks, distributor),
+            compliance_months=_kept(self.compliance_months, distributor),
         )
 
 
@@ -915,6 +915,11 @@ def _by_distributor(rows: Iterable[_Row]) -> dict[str, list[_Row]]:
     for row in rows:
         grouped[row.distributor_code].append(row)
     return grouped
+
+
+def _kept(rows: Iterable[_Row], distributor: Callable[[str], bool]) -> list[_Row]:
+    """The `rows` of the distributors kept, in their order."""
+    return [row for row in rows if distributor(row.distributor_code)]
 
 
 def _dumping_deviations(violations: Sequence[Violation]) -> list[Decimal]:

@@ -113,6 +113,19 @@ class _RegionStock:
     def all_out(self) -> bool:
         return bool(self.out) and not self.not_out
 
+    def record(self, offer: OfferState) -> None:
+        """Count one seller's latest reading of the product in this region."""
+        if offer.stock == StockState.UNKNOWN:
+            self.unknown = True
+        elif offer.stock == StockState.OUT_OF_STOCK:
+            self.out.add(offer.seller_code)
+        else:
+            self.not_out = True
+            self.available = self.available or offer.stock in AVAILABLE
+
+
+_MarketplaceStock = dict[tuple[int, int], dict[str, _RegionStock]]  # (marketplace id, product id) → region → stock
+
 
 def _marketplace_shortages(ctx: RuleContext) -> tuple[list[Finding], set[str]]:
     """A marketplace read per region (its listings carry a region) whose latest run is ok: a SKU out at every seller
@@ -123,20 +136,35 @@ def _marketplace_shortages(ctx: RuleContext) -> tuple[list[Finding], set[str]]:
         for run in ctx.runs.values()
         if run.kind == SellerKind.MARKETPLACE and run.verdict == Health.OK
     }
-    stock: dict[tuple[int, int], dict[str, _RegionStock]] = defaultdict(dict)
+    stock, sample = _marketplace_stock(ctx, marketplaces)
+    findings = _marketplace_findings(ctx, marketplaces, stock, sample)
+    unsure = _unsure_marketplace_alerts(ctx, marketplaces, stock, found={f.fingerprint for f in findings})
+    return findings, unsure
+
+
+def _marketplace_stock(
+    ctx: RuleContext, marketplaces: dict[int, DistributorRun]
+) -> tuple[_MarketplaceStock, dict[int, OfferState]]:
+    """The regional offers of `marketplaces` by marketplace, product and region; and an offer of each product,
+    for its names."""
+    stock: _MarketplaceStock = defaultdict(dict)
     sample: dict[int, OfferState] = {}
     for offer in ctx.offers:
         if offer.region is None or offer.distributor_id not in marketplaces:
             continue
         region = stock[(offer.distributor_id, offer.product_id)].setdefault(offer.region, _RegionStock())
         sample.setdefault(offer.product_id, offer)
-        if offer.stock == StockState.UNKNOWN:
-            region.unknown = True
-        elif offer.stock == StockState.OUT_OF_STOCK:
-            region.out.add(offer.seller_code)
-        else:
-            region.not_out = True
-            region.available = region.available or offer.stock in AVAILABLE
+        region.record(offer)
+    return stock, sample
+
+
+def _marketplace_findings(
+    ctx: RuleContext,
+    marketplaces: dict[int, DistributorRun],
+    stock: _MarketplaceStock,
+    sample: dict[int, OfferState],
+) -> list[Finding]:
+    """A finding per region out at every seller while some other region of the marketplace has the product."""
     findings: list[Finding] = []
     for (distributor_id, product_id), regions in sorted(stock.items()):
         in_stock = sorted(code for code, r in regions.items() if r.available)
@@ -144,7 +172,13 @@ def _marketplace_shortages(ctx: RuleContext) -> tuple[list[Finding], set[str]]:
             if r.all_out and in_stock:
                 run, product = marketplaces[distributor_id], sample[product_id]
                 findings.append(_marketplace_finding(ctx, run, code, product, out=r.out, in_stock=in_stock))
-    found = {f.fingerprint for f in findings}
+    return findings
+
+
+def _unsure_marketplace_alerts(
+    ctx: RuleContext, marketplaces: dict[int, DistributorRun], stock: _MarketplaceStock, *, found: set[str]
+) -> set[str]:
+    """The open marketplace alerts of `marketplaces` not `found` again that the readings cannot judge."""
     unsure = set()
     for fp, alert in ctx.open(NAME).items():
         details = alert.details or {}
@@ -154,7 +188,7 @@ def _marketplace_shortages(ctx: RuleContext) -> tuple[list[Finding], set[str]]:
         here = regions.get(str(details.get("region")))
         if here is not None and _undecided(here, [r for code, r in regions.items() if r is not here]):
             unsure.add(fp)
-    return findings, unsure
+    return unsure
 
 
 def _undecided(here: _RegionStock, others: list[_RegionStock]) -> bool:

@@ -392,42 +392,64 @@ class MarketplaceSpider(PageSpider):
         rendered (`fallback_render`) or is a page that said nothing; a block or error is judged as a page's."""
         self.stat(STAT_RESPONSES)
         assert self.json_reader is not None
-        assert self.distributor.json_source is not None
         page_url, known = response.meta[META_PAGE_URL], bool(response.meta.get(META_PRODUCT))
         page = _as_page(response, page_url)
         region = self._region(response.meta)
+        region_code = region.code if region else None
         document = load_document(response.body) if response.status < 400 else None
         offers = self.json_reader.read(document, url=page_url, http_status=response.status)
         if offers is not None and any(o.price is not None for o in offers):
-            path = self.save_json(response.body)
-            self.stat(STAT_PRODUCT_PAGES)
-            for offer in offers:
-                offer.json_path, offer.region = path, region.code if region else None
-                offer.seller_name = offer.seller_name or self.distributor.name
-                yield from self._with_legal(self.offered(offer, page))
-            return
-        if offers == []:
+            yield from self._json_offers(offers, response.body, page, region_code)
+        elif offers == []:
             yield from self._gone(page, response.status, known)
-            return
+        else:
+            yield from self._unpriced_json(response, page, offers, known, region_code)
+
+    def _json_offers(
+        self, offers: list[RawOffer], body: bytes, page: Response, region_code: str | None
+    ) -> Iterator[RawOffer | Request]:
+        """A JSON with a priced offer: its offers (the JSON saved beside them), each with its seller's legal details."""
+        path = self.save_json(body)
+        self.stat(STAT_PRODUCT_PAGES)
+        for offer in offers:
+            offer.json_path, offer.region = path, region_code
+            offer.seller_name = offer.seller_name or self.distributor.name
+            yield from self._with_legal(self.offered(offer, page))
+
+    def _unpriced_json(
+        self,
+        response: Response,
+        page: Response,
+        offers: list[RawOffer] | None,
+        known: bool,
+        region_code: str | None,
+    ) -> Iterator[RawOffer | Request]:
+        """A JSON with no priced offer: a dead page's offers, else the rendered page (`fallback_render`), else
+        (a known listing) the offers it gave or a page that said nothing."""
+        assert self.distributor.json_source is not None
         dead = self.dead_page(page, product=True)
         if dead is not None:
             self.stat(STAT_PRODUCT_PAGES)
             for offer in dead:
-                offer.region = region.code if region else None
+                offer.region = region_code
                 yield offer
             return
         if self.distributor.json_source.fallback_render:
-            self.stat(STAT_JSON_FALLBACK)
-            self.logger.info("No priced offer in %s: reading the rendered page %s", response.url, page_url)
-            meta = {key: response.meta[key] for key in _PAGE_META if key in response.meta}
-            yield self.page_request(page_url, self.parse_product, product=True, meta=meta, priority=1)
+            yield self._render_instead(response, page.url)
             return
         if known:
             self.stat(STAT_PRODUCT_PAGES)
-            said = offers or [self._said_nothing(page_url, response.status)]
+            said = offers or [self._said_nothing(page.url, response.status)]
             for offer in said:
-                offer.region = region.code if region else None
+                offer.region = region_code
                 yield self.offered(offer, page)
+
+    def _render_instead(self, response: Response, page_url: str) -> Request:
+        """The product page to render and read, since its JSON gave no priced offer."""
+        self.stat(STAT_JSON_FALLBACK)
+        self.logger.info("No priced offer in %s: reading the rendered page %s", response.url, page_url)
+        meta = {key: response.meta[key] for key in _PAGE_META if key in response.meta}
+        return self.page_request(page_url, self.parse_product, product=True, meta=meta, priority=1)
 
     def _gone(self, page: Response, status: int, known: bool) -> Iterator[RawOffer]:
         """A known listing whose JSON lists no offer: delisted, as a 404 page is (a sitemap's URL: nothing)."""

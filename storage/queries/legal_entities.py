@@ -213,25 +213,29 @@ def _declare(
     )
     rows = {e.tax_id: e for e in session.scalars(select(LegalEntity).where(LegalEntity.tax_id.in_(list(wanted))))}
     for tax_id, spec in wanted.items():
-        row = rows[tax_id]
-        if spec.contract_ref is not None:
-            row.contract_ref = spec.contract_ref
-        if tax_id in keep:
-            row.legal_name = row.legal_name or spec.legal_name
-            row.ogrn = row.ogrn or spec.ogrn
-            continue
-        row.source = source.value
-        row.authorized = spec.authorized
-        row.legal_name = spec.legal_name or row.legal_name
-        row.ogrn = spec.ogrn or row.ogrn
-        if spec.distributor_id is not None:
-            row.distributor_id = spec.distributor_id
+        _apply_spec(rows[tax_id], spec, source, kept=tax_id in keep)
     now = utcnow()
     for row in rows.values():
         if session.is_modified(row):
             row.updated_at = now
     session.flush()
     return {tax_id: row.id for tax_id, row in rows.items()}
+
+
+def _apply_spec(row: LegalEntity, spec: EntitySpec, source: LegalEntitySource, *, kept: bool) -> None:
+    """Write one declared entity onto its row; a `kept` row takes only the contract reference and empty details."""
+    if spec.contract_ref is not None:
+        row.contract_ref = spec.contract_ref
+    if kept:
+        row.legal_name = row.legal_name or spec.legal_name
+        row.ogrn = row.ogrn or spec.ogrn
+        return
+    row.source = source.value
+    row.authorized = spec.authorized
+    row.legal_name = spec.legal_name or row.legal_name
+    row.ogrn = spec.ogrn or row.ogrn
+    if spec.distributor_id is not None:
+        row.distributor_id = spec.distributor_id
 
 
 def set_distributor(session: Session, tax_id: str, distributor_id: int | None, now: dt.datetime) -> bool:
