@@ -230,7 +230,7 @@ def test_a_bad_config_is_one_line_naming_the_key_and_nothing_runs(case: str, cat
 
 def test_the_pilot_config_itself_loads() -> None:
     """The cases above edit pilot.yaml: it must be valid to begin with, or they would prove nothing."""
-    assert load_config(PILOT_YAML).codes() == ["techsnab", "klimatprof", "marketplace"]
+    assert load_config(PILOT_YAML).codes() == ["techsnab", "klimatprof", "marketplace", "vitrina"]
 
 
 COMMAND_LINES: dict[str, tuple[list[str], str]] = {

@@ -93,7 +93,7 @@ def hostile_config(folder: Path, site_url: str) -> Path:
             "politeness": {"timeout": 5, "retries": 0, "autothrottle": False},
         }
     ]
-    data["sellers"] = []
+    data["sellers"] = data["legal_entities"] = []
     for route in data["routes"]:  # the digest to its own reader (with sales' address it would fold into theirs)
         if route.get("mode") == "digest":
             route["email"] = ["digest@termoline.example"]
