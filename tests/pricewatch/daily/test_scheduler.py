@@ -62,7 +62,7 @@ def test_a_distributor_with_its_own_cron_gets_its_own_job(tmp_path: Path) -> Non
     path.write_text((REPO / "pilot.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     config = load_config(_with_schedule(path, "0 6 * * *", marketplace="0 6,18 * * *"))
     assert jobs_for(config) == [
-        (ALL_JOB, "0 6 * * *", ["techsnab", "klimatprof"]),
+        (ALL_JOB, "0 6 * * *", ["techsnab", "klimatprof", "vitrina"]),
         (f"{ALL_JOB}:marketplace", "0 6,18 * * *", ["marketplace"]),
     ]
 

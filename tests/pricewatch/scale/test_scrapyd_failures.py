@@ -62,6 +62,7 @@ def test_with_every_host_down_every_crawl_fails_saying_why(
         ("techsnab", "failed"),
         ("klimatprof", "failed"),
         ("marketplace", "failed"),
+        ("vitrina", "failed"),
     ]
     for summary in summaries:
         assert summary.reason is not None

@@ -89,9 +89,9 @@ def test_run_daily_crawls_the_pilot_on_two_scrapyd_hosts_as_a_local_crawl_would(
     assert [(step.name, step.ok) for step in daily.steps[:2]] == [("prepare", True), ("crawl", True)]
     summaries = daily.crawls
 
-    codes = ["techsnab", "klimatprof", "marketplace"]
+    codes = ["techsnab", "klimatprof", "marketplace", "vitrina"]
     assert [s.distributor for s in summaries] == codes
-    assert [(s.status, s.reason) for s in summaries] == [("finished", "finished")] * 3
+    assert [(s.status, s.reason) for s in summaries] == [("finished", "finished")] * 4
     assert all(s.health is not None and s.offers > 0 and s.pages > 0 for s in summaries)
     for code in codes:  # waiting → running → finished, in that order
         states = [status for distributor, status in seen if distributor == code]
@@ -104,9 +104,10 @@ def test_run_daily_crawls_the_pilot_on_two_scrapyd_hosts_as_a_local_crawl_would(
         s.run_key: (s.distributor, RunStatus.FINISHED, daily.daily_run_id) for s in summaries
     }
 
-    # Least busy first, ties to the first host: a (0 jobs) gets techsnab, b (0) klimatprof, a (1 vs 1) marketplace.
+    # Least busy first, ties to the first host: a (0 jobs) gets techsnab, b (0) klimatprof, a (1 vs 1) marketplace,
+    # b (1 vs 2) vitrina.
     jobs = {host.name: sorted(job["id"] for job in host.jobs()["finished"] if job["id"] in keys) for host in pair}
-    assert jobs == {"a": sorted([keys[0], keys[2]]), "b": [keys[1]]}
+    assert jobs == {"a": sorted([keys[0], keys[2]]), "b": sorted([keys[1], keys[3]])}
     assert {summary.log_path.rsplit("/logs/", 1)[0] for summary in summaries if summary.log_path} == {
         scrapyd_pair.a.url,
         scrapyd_pair.b.url,
@@ -120,7 +121,7 @@ def test_run_daily_crawls_the_pilot_on_two_scrapyd_hosts_as_a_local_crawl_would(
     monkeypatch.setenv("PRICEWATCH_EVIDENCE_DIR", os.fspath(Path(sqlite_url.removeprefix("sqlite:///")).parent))
     sync_distributors(sqlite_url, config)
     local = run_crawls(config, PILOT_YAML, db_url=sqlite_url)
-    assert [(s.status, s.reason) for s in local] == [("finished", "finished")] * 3
+    assert [(s.status, s.reason) for s in local] == [("finished", "finished")] * 4
 
     on_scrapyd = stored_offers(scrapyd_pair.db_url, keys)
     assert {offer[0] for offer in on_scrapyd} == set(codes)
