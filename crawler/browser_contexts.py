@@ -14,6 +14,7 @@ from its `playwright_page_init_callback`, which still runs on every page).
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -38,6 +39,8 @@ META_BASE = "pw_context_base"
 META_INIT = "pw_context_page_init"
 META_SENT_TO = "pw_context_sent_to"
 META_OPEN = "pw_context_open"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -139,8 +142,9 @@ class ContextRotationMiddleware:
             if generation.context is not None:
                 await generation.context.close()
                 self._stats_inc(STAT_CONTEXTS_CLOSED)
-        except PlaywrightError:
-            pass  # the browser went away (scrapy-playwright restarts it): the context went with it
+        except PlaywrightError as exc:
+            # The browser went away (scrapy-playwright starts it again): the context went with it.
+            logger.debug("browser context %s was gone already: %s", generation.name, exc)
         finally:
             generation.closed.set()
 
